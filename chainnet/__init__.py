@@ -1,0 +1,33 @@
+"""chainnet: PrettyTensor's fluent chaining for TensorFlow 2 / Keras 3.
+
+Example:
+    >>> import chainnet as cn
+    >>> with cn.defaults(activation="relu"):
+    ...     logits = (cn.input((28, 28, 1)).conv2d(5, 16, name="layer_conv1").max_pool(2, 2)
+    ...               .flatten().fully_connected(10, activation=None))
+    >>> logits.shape
+    (None, 10)
+"""
+
+from chainnet._chain import Chain, input, model, wrap
+from chainnet._defaults import DefaultsScope, current_defaults, defaults
+from chainnet._errors import ChainError
+from chainnet._network import Network, Node
+from chainnet._registry import Lowering, register
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Chain",
+    "ChainError",
+    "DefaultsScope",
+    "Lowering",
+    "Network",
+    "Node",
+    "current_defaults",
+    "defaults",
+    "input",
+    "model",
+    "register",
+    "wrap",
+]

@@ -1,0 +1,28 @@
+"""The error type chainnet raises, and where in the user's code a chain step was written."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+__all__ = ["ChainError", "call_site"]
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class ChainError(ValueError):
+    """A chain step could not be built: the message names the method, the layer and the shapes.
+
+    It subclasses ``ValueError`` so code that catches Keras' shape errors keeps working.
+    """
+
+
+def call_site() -> str:
+    """Returns ``file:line`` of the innermost frame outside the chainnet package."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(_PACKAGE_DIR):
+            return f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return "<unknown>"

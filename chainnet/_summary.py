@@ -1,0 +1,77 @@
+"""The summary table: every layer, its method, output shape and parameter count."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import keras
+import numpy as np
+
+if TYPE_CHECKING:
+    from chainnet._chain import Chain
+    from chainnet._network import Network
+
+__all__ = ["summary_rows", "summary_text"]
+
+Row = tuple[str, str, str, str]
+
+
+def _count(weights: Sequence[keras.Variable]) -> int:
+    return int(sum(np.prod(w.shape) for w in weights))
+
+
+def _shape_text(tensor: object) -> str:
+    shape = getattr(tensor, "shape", None)
+    if shape is None:
+        return "?"
+    dims = shape.as_list() if hasattr(shape, "as_list") else list(shape)
+    return "(" + ", ".join("None" if d is None else str(d) for d in dims) + ")"
+
+
+def summary_rows(
+    network: Network, outputs: Sequence[Chain] | None = None
+) -> tuple[list[Row], int, int]:
+    """Table rows ``(name, method, output shape, params)``, total and trainable counts."""
+    names = network.ancestors([c.name for c in outputs]) if outputs else [
+        n.name for n in network.nodes
+    ]
+    rows: list[Row] = []
+    seen: set[int] = set()
+    total = trainable = 0
+    for node in (network._nodes[n] for n in names):
+        if not node.layers:
+            rows.append((node.name, node.method, _shape_text(node.output), "0"))
+            continue
+        for index, (layer, output) in enumerate(zip(node.layers, node.outputs)):
+            label = node.name if index == 0 else f"  {layer.name}"
+            method = node.method if index == 0 else f"  ({type(layer).__name__})"
+            if id(layer) in seen:
+                rows.append((label, method, _shape_text(output), "shared"))
+                continue
+            seen.add(id(layer))
+            params = _count(layer.weights)
+            total += params
+            trainable += _count(layer.trainable_weights)
+            rows.append((label, method, _shape_text(output), f"{params:,}"))
+    return rows, total, trainable
+
+
+def summary_text(network: Network, outputs: Sequence[Chain] | None = None) -> str:
+    """The summary as text; the total equals ``keras.Model.count_params()``."""
+    rows, total, trainable = summary_rows(network, outputs)
+    header: Row = ("Name", "Method", "Output shape", "Params")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+
+    def line(row: Row) -> str:
+        return (
+            f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  "
+            f"{row[2]:<{widths[2]}}  {row[3]:>{widths[3]}}"
+        )
+
+    rule = "-" * len(line(header))
+    body = [line(header), rule, *(line(r) for r in rows), rule]
+    body.append(f"Total params: {total:,}")
+    body.append(f"Trainable params: {trainable:,}")
+    body.append(f"Non-trainable params: {total - trainable:,}")
+    return "\n".join(body)

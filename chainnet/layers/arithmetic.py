@@ -1,0 +1,58 @@
+"""Elementwise ``+ - * /`` between chains, or between a chain and a constant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+__all__ = ["Arithmetic", "OPERATORS"]
+
+OPERATORS = {
+    "add": ops.add,
+    "subtract": ops.subtract,
+    "multiply": ops.multiply,
+    "divide": ops.divide,
+}
+
+
+@keras.saving.register_keras_serializable(package="chainnet")
+class Arithmetic(keras.layers.Layer):
+    """``x <op> y`` for two inputs, or ``x <op> constant`` (``constant <op> x`` if ``reverse``).
+
+    The constant is stored in the layer's config (as a nested list), so it saves with the model.
+    """
+
+    def __init__(
+        self,
+        op: str,
+        constant: Any = None,
+        reverse: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if op not in OPERATORS:
+            raise ValueError(f"op must be one of {sorted(OPERATORS)}, got {op!r}")
+        self.op = op
+        self.constant = None if constant is None else np.asarray(constant).tolist()
+        self.reverse = bool(reverse)
+
+    def call(self, inputs: Any) -> Any:
+        if self.constant is None:
+            left, right = inputs
+        else:
+            left = inputs
+            right = ops.cast(ops.convert_to_tensor(self.constant), left.dtype)
+            if self.reverse:
+                left, right = right, left
+        return OPERATORS[self.op](left, right)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "op": self.op,
+            "constant": self.constant,
+            "reverse": self.reverse,
+        }

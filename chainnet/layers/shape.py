@@ -1,0 +1,231 @@
+"""Layers that move data around: reshape with ``_``/``*``, squeeze, expand, transpose, slice,
+cast, one-hot."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Union
+
+import keras
+from keras import ops
+
+__all__ = ["Cast", "ExpandDims", "OneHot", "Reshape", "Slice", "Squeeze", "Transpose"]
+
+SAME = "_"
+REST = "*"
+SpecItem = Union[int, str]
+Shape = tuple[Union[int, None], ...]
+
+_register = keras.saving.register_keras_serializable(package="chainnet")
+
+
+def resolve_reshape(spec: Sequence[SpecItem], shape: Shape) -> Shape:
+    """The static output shape of reshaping ``shape`` to ``spec`` (``None`` where unknown).
+
+    Raises ``ValueError`` when the spec cannot fit the shape.
+    """
+    out: list[int | None] = []
+    free = [i for i, s in enumerate(spec) if s in (REST, -1)]
+    if len(free) > 1:
+        raise ValueError(f"at most one '*' or -1 may appear in the spec, got {list(spec)}")
+    for i, item in enumerate(spec):
+        if item == SAME:
+            if i >= len(shape):
+                raise ValueError(
+                    f"'_' at position {i} has no matching input dimension (input rank {len(shape)})"
+                )
+            out.append(shape[i])
+        elif item in (REST, -1):
+            out.append(None)
+        elif isinstance(item, int) and not isinstance(item, bool) and item > 0:
+            out.append(item)
+        else:
+            raise ValueError(
+                f"spec items must be positive ints, '_' (same as input), '*' or -1 (the rest); "
+                f"got {item!r} at position {i}"
+            )
+    rest_in = [d for i, d in enumerate(shape) if not (i < len(spec) and spec[i] == SAME)]
+    fixed = [d for d, s in zip(out, spec) if s not in (SAME, REST, -1)]
+    if None in rest_in:
+        return tuple(out)
+    total = math.prod(d for d in rest_in if d is not None)
+    denominator = math.prod(d for d in fixed if d is not None)
+    if free:
+        if denominator == 0 or total % denominator:
+            raise ValueError(
+                f"cannot reshape {shape} to {list(spec)}: {total} elements do not divide "
+                f"into blocks of {denominator}"
+            )
+        out[free[0]] = total // denominator
+    elif total != denominator:
+        raise ValueError(
+            f"cannot reshape {shape} to {list(spec)}: {total} elements against {denominator}"
+        )
+    return tuple(out)
+
+
+@_register
+class Reshape(keras.layers.Layer):
+    """Reshapes with a full spec that includes the batch dimension.
+
+    ``"_"`` keeps the input's dimension at that position, ``"*"`` (or -1) takes the rest.
+    """
+
+    def __init__(self, spec: Sequence[SpecItem], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = [s if isinstance(s, str) else int(s) for s in spec]
+
+    def call(self, inputs: Any) -> Any:
+        shape = ops.shape(inputs)
+        target = [
+            shape[i] if s == SAME else (-1 if s == REST else s) for i, s in enumerate(self.spec)
+        ]
+        return ops.reshape(inputs, target)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return resolve_reshape(self.spec, tuple(input_shape))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "spec": list(self.spec)}
+
+
+@_register
+class Squeeze(keras.layers.Layer):
+    """Removes size-1 dimensions (``axis`` may be an int or a list of ints)."""
+
+    def __init__(self, axis: int | Sequence[int], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.axis = axis if isinstance(axis, int) else [int(a) for a in axis]
+
+    def call(self, inputs: Any) -> Any:
+        axis = self.axis if isinstance(self.axis, int) else tuple(self.axis)
+        return ops.squeeze(inputs, axis=axis)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}
+
+
+@_register
+class ExpandDims(keras.layers.Layer):
+    """Inserts a size-1 dimension at ``axis``."""
+
+    def __init__(self, axis: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+
+    def call(self, inputs: Any) -> Any:
+        return ops.expand_dims(inputs, self.axis)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}
+
+
+@_register
+class Transpose(keras.layers.Layer):
+    """Permutes every dimension, the batch dimension included (``tf.transpose``'s ``perm``)."""
+
+    def __init__(self, perm: Sequence[int], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.perm = [int(p) for p in perm]
+
+    def call(self, inputs: Any) -> Any:
+        return ops.transpose(inputs, self.perm)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "perm": list(self.perm)}
+
+
+def encode_key(key: Any) -> list[Any]:
+    """A NumPy-style index as JSON-friendly data: ints, ``None``, ``"..."``, ``[start, stop, step]``."""
+    items = key if isinstance(key, tuple) else (key,)
+    encoded: list[Any] = []
+    for item in items:
+        if item is Ellipsis:
+            encoded.append("...")
+        elif item is None:
+            encoded.append(None)
+        elif isinstance(item, slice):
+            for part in (item.start, item.stop, item.step):
+                if part is not None and (isinstance(part, bool) or not isinstance(part, int)):
+                    raise TypeError(f"slice bounds must be ints or None, got {item!r}")
+            encoded.append([item.start, item.stop, item.step])
+        elif isinstance(item, int) and not isinstance(item, bool):
+            encoded.append(int(item))
+        else:
+            raise TypeError(
+                f"index items must be ints, slices, None (new axis) or ..., got {item!r}"
+            )
+    return encoded
+
+
+def decode_key(encoded: Sequence[Any]) -> tuple[Any, ...]:
+    """The inverse of :func:`encode_key`."""
+    items: list[Any] = []
+    for item in encoded:
+        if item == "...":
+            items.append(Ellipsis)
+        elif isinstance(item, list):
+            items.append(slice(*item))
+        else:
+            items.append(item)
+    return tuple(items)
+
+
+@_register
+class Slice(keras.layers.Layer):
+    """Indexes like NumPy: ints, slices, ``None`` (new axis) and ``...``."""
+
+    def __init__(self, key: Sequence[Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.key = list(key)
+
+    def call(self, inputs: Any) -> Any:
+        return inputs[decode_key(self.key)]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "key": list(self.key)}
+
+
+@_register
+class Cast(keras.layers.Layer):
+    """Casts to ``target_dtype`` (inputs are passed in unconverted)."""
+
+    def __init__(self, target_dtype: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target_dtype = keras.backend.standardize_dtype(target_dtype)
+        self._convert_input_args = False  # keep the input's own dtype until the cast
+
+    def call(self, inputs: Any) -> Any:
+        return ops.cast(inputs, self.target_dtype)
+
+    def compute_output_spec(self, inputs: Any) -> Any:
+        return keras.KerasTensor(inputs.shape, dtype=self.target_dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "target_dtype": self.target_dtype}
+
+
+@_register
+class OneHot(keras.layers.Layer):
+    """Integer class ids to one-hot vectors of ``num_classes`` (a new last axis)."""
+
+    def __init__(self, num_classes: int, target_dtype: str = "float32", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.num_classes = int(num_classes)
+        self.target_dtype = keras.backend.standardize_dtype(target_dtype)
+        self._convert_input_args = False
+
+    def call(self, inputs: Any) -> Any:
+        ids = ops.cast(inputs, "int32")
+        return ops.one_hot(ids, self.num_classes, dtype=self.target_dtype)
+
+    def compute_output_spec(self, inputs: Any) -> Any:
+        return keras.KerasTensor((*inputs.shape, self.num_classes), dtype=self.target_dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "target_dtype": self.target_dtype,
+        }

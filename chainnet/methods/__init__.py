@@ -1,0 +1,21 @@
+"""Chain methods, grouped by kind; each mixin adds one family of methods to ``Chain``."""
+
+from chainnet.methods.activation import ActivationMethods
+from chainnet.methods.arithmetic import ArithmeticMethods
+from chainnet.methods.conv import ConvMethods
+from chainnet.methods.dense import DenseMethods
+from chainnet.methods.generic import GenericMethods
+from chainnet.methods.normalization import NormalizationMethods
+from chainnet.methods.pooling import PoolingMethods
+from chainnet.methods.shape import ShapeMethods
+
+__all__ = [
+    "ActivationMethods",
+    "ArithmeticMethods",
+    "ConvMethods",
+    "DenseMethods",
+    "GenericMethods",
+    "NormalizationMethods",
+    "PoolingMethods",
+    "ShapeMethods",
+]

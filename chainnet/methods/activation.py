@@ -1,0 +1,166 @@
+"""Activations, each its own named layer: ``relu`` ... ``softmax_activation``, ``activation``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from chainnet._registry import chain_method
+from chainnet.methods._common import ActivationLike
+
+__all__ = ["ActivationMethods"]
+
+
+class ActivationMethods:
+    """Activation layers (``keras.layers.Activation`` and friends)."""
+
+    __slots__ = ()
+
+    @chain_method()
+    def activation(self, fn: ActivationLike, *, name: str | None = None) -> Any:
+        """Applies an activation given by name (``"relu"``) or as a function.
+
+        A plain Python function saves by name; to load the model, register it with
+        ``keras.saving.register_keras_serializable``.
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((4,)).activation("tanh").shape
+            (None, 4)
+        """
+        if fn is None:
+            raise ValueError("activation(fn) needs an activation name or function, got None")
+        return keras.layers.Activation(fn, name=name)
+
+    @chain_method()
+    def relu(self, *, name: str | None = None) -> Any:
+        """``max(x, 0)``.
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((4,)).relu().shape
+            (None, 4)
+        """
+        return keras.layers.Activation("relu", name=name)
+
+    @chain_method()
+    def relu6(self, *, name: str | None = None) -> Any:
+        """``min(max(x, 0), 6)``.
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((4,)).relu6().shape
+            (None, 4)
+        """
+        return keras.layers.Activation("relu6", name=name)
+
+    @chain_method()
+    def sigmoid(self, *, name: str | None = None) -> Any:
+        """``1 / (1 + exp(-x))``.
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((4,)).sigmoid().shape
+            (None, 4)
+        """
+        return keras.layers.Activation("sigmoid", name=name)
+
+    @chain_method()
+    def tanh(self, *, name: str | None = None) -> Any:
+        """Hyperbolic tangent.
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((4,)).tanh().shape
+            (None, 4)
+        """
+        return keras.layers.Activation("tanh", name=name)
+
+    @chain_method()
+    def softplus(self, *, name: str | None = None) -> Any:
+        """``log(1 + exp(x))``.
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((4,)).softplus().shape
+            (None, 4)
+        """
+        return keras.layers.Activation("softplus", name=name)
+
+    @chain_method()
+    def softsign(self, *, name: str | None = None) -> Any:
+        """``x / (1 + |x|)``.
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((4,)).softsign().shape
+            (None, 4)
+        """
+        return keras.layers.Activation("softsign", name=name)
+
+    @chain_method()
+    def elu(self, *, alpha: float = 1.0, name: str | None = None) -> Any:
+        """Exponential linear unit (``keras.layers.ELU``).
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((4,)).elu(alpha=0.5).shape
+            (None, 4)
+        """
+        return keras.layers.ELU(alpha=alpha, name=name)
+
+    @chain_method()
+    def selu(self, *, name: str | None = None) -> Any:
+        """Scaled exponential linear unit.
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((4,)).selu().shape
+            (None, 4)
+        """
+        return keras.layers.Activation("selu", name=name)
+
+    @chain_method()
+    def gelu(self, *, name: str | None = None) -> Any:
+        """Gaussian error linear unit (exact form).
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((4,)).gelu().shape
+            (None, 4)
+        """
+        return keras.layers.Activation("gelu", name=name)
+
+    @chain_method()
+    def swish(self, *, name: str | None = None) -> Any:
+        """``x * sigmoid(x)`` (also called SiLU).
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((4,)).swish().shape
+            (None, 4)
+        """
+        return keras.layers.Activation("swish", name=name)
+
+    @chain_method()
+    def leaky_relu(self, *, alpha: float = 0.2, name: str | None = None) -> Any:
+        """``x`` if positive else ``alpha * x`` (``tf.nn.leaky_relu``'s default 0.2).
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((4,)).leaky_relu(alpha=0.1).shape
+            (None, 4)
+        """
+        return keras.layers.LeakyReLU(negative_slope=alpha, name=name)
+
+    @chain_method()
+    def softmax_activation(self, *, axis: int = -1, name: str | None = None) -> Any:
+        """Softmax over ``axis`` (see ``softmax_classifier`` for a head with a loss).
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((10,)).softmax_activation().shape
+            (None, 10)
+        """
+        return keras.layers.Softmax(axis=axis, name=name)

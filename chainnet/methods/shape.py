@@ -1,0 +1,167 @@
+"""Shape methods: ``flatten``, ``reshape``, ``squeeze``, ``expand_dims``, ``transpose``,
+slicing with ``[]``, ``cast``, ``to_dense_one_hot``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+
+from chainnet._registry import chain_method
+from chainnet.layers.shape import (
+    REST,
+    SAME,
+    Cast,
+    ExpandDims,
+    OneHot,
+    Reshape,
+    Slice,
+    Squeeze,
+    Transpose,
+    encode_key,
+    resolve_reshape,
+)
+
+__all__ = ["ShapeMethods", "parse_reshape_spec"]
+
+
+def parse_reshape_spec(spec: str | Sequence[int | str]) -> list[int | str]:
+    """PrettyTensor's spec: a list of ints, ``"_"`` and ``"*"``, or a string such as ``"_*"``
+    (one character per dimension: a digit, ``_`` or ``*``)."""
+    if isinstance(spec, str):
+        items: list[int | str] = []
+        for char in spec:
+            if char in (SAME, REST):
+                items.append(char)
+            elif char.isdigit() and char != "0":
+                items.append(int(char))
+            else:
+                raise ValueError(
+                    f"a string spec holds one character per dimension: a digit 1-9, '_' or '*'; "
+                    f"got {char!r} in {spec!r}"
+                )
+        return items
+    return [item if isinstance(item, str) else int(item) for item in spec]
+
+
+class ShapeMethods:
+    """Layers that change shape or dtype, never values."""
+
+    __slots__ = ()
+
+    @chain_method()
+    def flatten(self, *, name: str | None = None) -> Any:
+        """Flattens every dimension but the batch: ``(batch, 7, 7, 36)`` to ``(batch, 1764)``.
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((7, 7, 36)).flatten().shape
+            (None, 1764)
+        """
+        return keras.layers.Flatten(name=name)
+
+    @chain_method()
+    def reshape(self, shape_spec: str | Sequence[int | str], *, name: str | None = None) -> Any:
+        """Reshapes to ``shape_spec``, which includes the batch dimension (PrettyTensor style).
+
+        ``"_"`` keeps the input's dimension at that position, ``"*"`` (or -1) takes the rest;
+        a string like ``"_*"`` is a one-character-per-dimension spec.
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((7, 7, 36)).reshape(["_", 49, "*"]).shape
+            (None, 49, 36)
+        """
+        spec = parse_reshape_spec(shape_spec)
+        resolve_reshape(spec, self.shape)  # type: ignore[attr-defined]
+        return Reshape(spec, name=name)
+
+    @chain_method()
+    def squeeze(self, axis: int | Sequence[int] | None = None, *, name: str | None = None) -> Any:
+        """Removes size-1 dimensions: ``axis``, or every size-1 dimension but the batch.
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((1, 5, 1)).squeeze().shape
+            (None, 5)
+        """
+        shape = self.shape  # type: ignore[attr-defined]
+        if axis is None:
+            axes: int | list[int] = [i for i, d in enumerate(shape) if i > 0 and d == 1]
+        else:
+            axes = axis if isinstance(axis, int) else list(axis)
+        for a in [axes] if isinstance(axes, int) else axes:
+            if not -len(shape) <= a < len(shape) or shape[a] not in (1, None):
+                got = shape[a] if -len(shape) <= a < len(shape) else "no such axis"
+                raise ValueError(f"axis {a} of shape {shape} is not of size 1 ({got})")
+        return Squeeze(axes, name=name)
+
+    @chain_method()
+    def expand_dims(self, axis: int = -1, *, name: str | None = None) -> Any:
+        """Inserts a size-1 dimension at ``axis``.
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((28, 28)).expand_dims(-1).shape
+            (None, 28, 28, 1)
+        """
+        return ExpandDims(axis, name=name)
+
+    @chain_method()
+    def transpose(self, perm: Sequence[int], *, name: str | None = None) -> Any:
+        """Permutes the dimensions; ``perm`` covers every one, the batch dimension included.
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((3, 5)).transpose([0, 2, 1]).shape
+            (None, 5, 3)
+        """
+        rank = len(self.shape)  # type: ignore[attr-defined]
+        if sorted(perm) != list(range(rank)):
+            raise ValueError(
+                f"perm must be a permutation of 0..{rank - 1} (the batch dimension included), "
+                f"got {list(perm)}"
+            )
+        return Transpose(perm, name=name)
+
+    @chain_method()
+    def slice(self, key: Any, *, name: str | None = None) -> Any:
+        """NumPy-style indexing as a layer; ``chain[:, 2:5]`` calls this.
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((10, 4)).slice((slice(None), slice(2, 5))).shape
+            (None, 3, 4)
+        """
+        return Slice(encode_key(key), name=name)
+
+    def __getitem__(self, key: Any) -> Any:
+        """``chain[:, 2:5]``: the same as ``chain.slice(key)``."""
+        return self.slice(key)
+
+    @chain_method()
+    def cast(self, dtype: str, *, name: str | None = None) -> Any:
+        """Casts to ``dtype``.
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((3,), dtype="int32").cast("float32").dtype
+            'float32'
+        """
+        return Cast(dtype, name=name)
+
+    @chain_method()
+    def to_dense_one_hot(
+        self, num_classes: int, *, dtype: str = "float32", name: str | None = None
+    ) -> Any:
+        """Integer class ids to one-hot vectors (a new last axis of ``num_classes``).
+
+        Example:
+            >>> import chainnet as cn
+            >>> cn.input((), dtype="int32").to_dense_one_hot(10).shape
+            (None, 10)
+        """
+        if num_classes < 1:
+            raise ValueError(f"num_classes must be >= 1, got {num_classes!r}")
+        return OneHot(num_classes, dtype, name=name)
