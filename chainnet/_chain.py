@@ -108,8 +108,7 @@ class Chain(
         bad = [x for x in lowering.layers if not isinstance(x, keras.layers.Layer)]
         if not lowering.layers or bad:
             raise TypeError(
-                f"{method}() must return a Keras layer, a list of layers or a chain; "
-                f"got {result!r}"
+                f"{method}() must return a Keras layer, a list of layers or a chain; got {result!r}"
             )
         node_name = lowering.node_name or name
         first = lowering.layers[0]
@@ -240,9 +239,7 @@ class Chain(
         raise TypeError("chains are not iterable; index them (chain[:, 0]) instead")
 
     def __repr__(self) -> str:
-        return (
-            f"<Chain {self._name!r} {self._method} shape={self.shape} dtype={self.dtype}>"
-        )
+        return f"<Chain {self._name!r} {self._method} shape={self.shape} dtype={self.dtype}>"
 
 
 def input(  # noqa: A001 - the PrettyTensor-like entry point is deliberately named input
@@ -298,8 +295,7 @@ def wrap(value: Any, *, name: str | None = None) -> Chain:
         raise ChainError(
             f"wrap(): cannot make a tensor of {type(value).__name__} {value!r}: {err}"
         ) from err
-    kind = "eager" if tf.executing_eagerly() else "graph"
-    network = Network(kind)
+    network = Network("eager" if tf.executing_eagerly() else "graph")
     final = network.next_name("input", name, method="wrap")
     return Chain._start(network, tensor, final, "wrap", ())
 

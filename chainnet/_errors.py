@@ -16,6 +16,8 @@ class ChainError(ValueError):
     It subclasses ``ValueError`` so code that catches Keras' shape errors keeps working.
     """
 
+    __module__ = "chainnet"
+
 
 def call_site() -> str:
     """Returns ``file:line`` of the innermost frame outside the chainnet package."""

@@ -119,7 +119,7 @@ class Network:
             yield
         except ChainError:
             raise
-        except Exception as err:  # noqa: BLE001 - every failure gets the chain context
+        except Exception as err:
             text = str(err).strip()
             if "tf.Variable" in text and "first call" in text:
                 text = (
@@ -354,9 +354,7 @@ class Network:
             name=name,
         )
 
-    def activations(
-        self, inputs: Any, names: str | Sequence[str], *, batch_size: int = 256
-    ) -> Any:
+    def activations(self, inputs: Any, names: str | Sequence[str], *, batch_size: int = 256) -> Any:
         """The outputs of the named layers for a batch, in one forward pass (inference mode).
 
         ``inputs`` is an array (one input), a list in input order, or a dict by input name.

@@ -200,9 +200,7 @@ def chain_method(
     return decorate
 
 
-def register(
-    fn: F | None = None, *, name: str | None = None, overwrite: bool = False
-) -> Any:
+def register(fn: F | None = None, *, name: str | None = None, overwrite: bool = False) -> Any:
     """Adds a user method to every chain.
 
     The function takes the chain first and returns a Keras layer (applied to the chain and

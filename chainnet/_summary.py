@@ -33,9 +33,9 @@ def summary_rows(
     network: Network, outputs: Sequence[Chain] | None = None
 ) -> tuple[list[Row], int, int]:
     """Table rows ``(name, method, output shape, params)``, total and trainable counts."""
-    names = network.ancestors([c.name for c in outputs]) if outputs else [
-        n.name for n in network.nodes
-    ]
+    names = (
+        network.ancestors([c.name for c in outputs]) if outputs else [n.name for n in network.nodes]
+    )
     rows: list[Row] = []
     seen: set[int] = set()
     total = trainable = 0

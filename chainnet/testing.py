@@ -20,7 +20,7 @@ from chainnet._chain import Chain
 
 __all__ = ["assert_shape", "assert_shapes", "format_shapes", "shape_matches", "shapes"]
 
-Pattern = Sequence[Union[int, None, EllipsisType]]
+Pattern = Sequence[Union[int, EllipsisType, None]]
 
 
 def shapes(chain: Chain) -> dict[str, tuple[int | None, ...]]:

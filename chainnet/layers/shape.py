@@ -137,7 +137,11 @@ class Transpose(keras.layers.Layer):
 
 
 def encode_key(key: Any) -> list[Any]:
-    """A NumPy-style index as JSON-friendly data: ints, ``None``, ``"..."``, ``[start, stop, step]``."""
+    """A NumPy-style index as JSON-friendly data.
+
+    Ints stay ints, ``None`` (new axis) stays ``None``, ``...`` becomes ``"..."`` and a slice
+    becomes ``[start, stop, step]``.
+    """
     items = key if isinstance(key, tuple) else (key,)
     encoded: list[Any] = []
     for item in items:

@@ -304,7 +304,9 @@ class ConvMethods:
         bias_regularizer: RegularizerLike = None,
         name: str | None = None,
     ) -> Any:
-        """One ``kernel`` filter per input channel, ``channel_multiplier`` times (``DepthwiseConv2D``).
+        """One ``kernel`` filter per input channel, ``channel_multiplier`` times.
+
+        (``keras.layers.DepthwiseConv2D``)
 
         Example:
             >>> import chainnet as cn

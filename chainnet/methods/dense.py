@@ -42,7 +42,7 @@ class DenseMethods:
         batch_normalize: BatchNormLike = False,
         name: str | None = None,
     ) -> Any:
-        """A dense layer of ``size`` units on a ``(batch, features)`` input (``keras.layers.Dense``).
+        """A dense layer of ``size`` units on a ``(batch, features)`` input (``Dense``).
 
         Example:
             >>> import chainnet as cn

@@ -1,0 +1,142 @@
+"""Build and per-step training cost of a chainnet network against the same network in Keras.
+
+Measures, side by side in one run:
+- the time to build the seed ConvConvPool CNN (chain expression + ``model()``) against the
+  hand-written Keras functional build (bar: <= 1.1x);
+- the per-step training time of the two resulting models (bar: 1.00 within noise).
+
+Run: ``python benchmarks/bench_build.py [--repeats 30] [--steps 40]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import chainnet as cn
+
+
+def chain_cnn() -> keras.Model:
+    """The seed ConvConvPool CNN as one chain expression."""
+    with cn.defaults(activation="relu", padding="same"):
+        logits = (
+            cn.input((28, 28, 1), name="image")
+            .conv2d(3, 64)
+            .conv2d(3, 64)
+            .max_pool(2, 2)
+            .dropout(0.25)
+            .conv2d(3, 32)
+            .conv2d(3, 32)
+            .max_pool(2, 2)
+            .dropout(0.25)
+            .flatten()
+            .fully_connected(256)
+            .dropout(0.5)
+            .fully_connected(10, activation=None)
+        )
+    return logits.model()
+
+
+def keras_cnn() -> keras.Model:
+    """The same network written with the Keras functional API."""
+    layers = keras.layers
+    x = inputs = keras.Input((28, 28, 1), name="image")
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv2d")(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv2d_1")(x)
+    x = layers.MaxPooling2D(2, 2, padding="same", name="max_pool")(x)
+    x = layers.Dropout(0.25, name="dropout")(x)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2d_2")(x)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2d_3")(x)
+    x = layers.MaxPooling2D(2, 2, padding="same", name="max_pool_1")(x)
+    x = layers.Dropout(0.25, name="dropout_1")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(256, activation="relu", name="fully_connected")(x)
+    x = layers.Dropout(0.5, name="dropout_2")(x)
+    outputs = layers.Dense(10, name="fully_connected_1")(x)
+    return keras.Model(inputs, outputs)
+
+
+def time_builds(build: Callable[[], keras.Model], repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        build()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def time_steps(model: keras.Model, x: np.ndarray, y: np.ndarray, steps: int) -> float:
+    """Median seconds per compiled training step (after warm-up)."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    xt, yt = tf.constant(x), tf.constant(y)
+    model.train_on_batch(xt, yt)  # trace
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        model.train_on_batch(xt, yt)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30, help="builds of each kind")
+    parser.add_argument("--steps", type=int, default=40, help="timed training steps per model")
+    parser.add_argument("--batch-size", type=int, default=50)
+    args = parser.parse_args()
+
+    # Warm both paths up (imports, first-layer caches), then interleave the timed builds.
+    chain_cnn(), keras_cnn()
+    chain_times: list[float] = []
+    keras_times: list[float] = []
+    for _ in range(args.repeats):
+        chain_times += time_builds(chain_cnn, 1)
+        keras_times += time_builds(keras_cnn, 1)
+    chain_build = statistics.median(chain_times)
+    keras_build = statistics.median(keras_times)
+
+    rng = np.random.default_rng(0)
+    x = rng.random((args.batch_size, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, args.batch_size)
+    chain_model, keras_model = chain_cnn(), keras_cnn()
+    keras_model.set_weights(chain_model.get_weights())
+    assert chain_model.count_params() == keras_model.count_params() == 469_514
+    step_pairs = [
+        (time_steps(chain_model, x, y, args.steps), time_steps(keras_model, x, y, args.steps))
+    ]
+    # a second round in the other order, so neither model always runs first
+    k2 = time_steps(keras_model, x, y, args.steps)
+    c2 = time_steps(chain_model, x, y, args.steps)
+    step_pairs.append((c2, k2))
+    chain_step = statistics.mean(p[0] for p in step_pairs)
+    keras_step = statistics.mean(p[1] for p in step_pairs)
+
+    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPU cores")
+    print("seed ConvConvPool CNN, 469,514 parameters")
+    print(f"{'measure':<34}{'chainnet':>12}{'Keras':>12}{'ratio':>8}  bar")
+    print(
+        f"{'build, chain + model() (ms, median)':<34}{chain_build * 1e3:>12.1f}"
+        f"{keras_build * 1e3:>12.1f}{chain_build / keras_build:>8.2f}  <= 1.10"
+    )
+    print(
+        f"{'train step, batch ' + str(args.batch_size) + ' (ms)':<34}{chain_step * 1e3:>12.1f}"
+        f"{keras_step * 1e3:>12.1f}{chain_step / keras_step:>8.2f}  1.00 within noise"
+    )
+
+
+if __name__ == "__main__":
+    main()
