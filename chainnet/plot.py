@@ -4,11 +4,12 @@ Every function returns a ``matplotlib.figure.Figure`` built without pyplot: noth
 and no global figure state is touched. Save it with ``fig.savefig("x.png")``; in a notebook it
 displays as the cell's value once the inline backend is active.
 
-Example:
+Examples:
+    >>> import io
     >>> import numpy as np
     >>> from chainnet import plot
     >>> fig = plot.conv_filters(np.random.default_rng(0).normal(size=(5, 5, 1, 16)))
-    >>> fig.savefig("/tmp/filters.png")
+    >>> fig.savefig(io.BytesIO(), format="png")  # or fig.savefig("filters.png")
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ def _network_and_layer(source: Any, layer: str | None) -> tuple[Any, str | None]
 
 def _grid_shape(n: int, ncols: int | None = None) -> tuple[int, int]:
     """(rows, cols) of a near-square grid for ``n`` cells, as the tutorials' ceil(sqrt(n))."""
-    cols = max(1, min(n, ncols if ncols else math.ceil(math.sqrt(n))))
+    if ncols is not None and ncols < 1:
+        raise ValueError(f"ncols must be at least 1: got {ncols}")
+    cols = min(n, ncols or math.ceil(math.sqrt(n)))
     return math.ceil(n / cols), cols
 
 
@@ -92,14 +95,11 @@ def _channel_grid(
     if n == 0:
         raise ValueError(f"nothing to plot: 0 channels in shape {maps.shape}")
     fig, axes = _grid_figure(n, cell=(1.0, 1.1), extra_width=0.0 if colorbar is None else 1.0)
-    images = [
-        ax.imshow(maps[:, :, i], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-        for i, ax in enumerate(axes)
-    ]
     for i, ax in enumerate(axes):
+        ax.imshow(maps[:, :, i], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
         ax.set_title(str(i), fontsize=8 if n <= 64 else 6, pad=2)
     if colorbar is not None:
-        fig.colorbar(images[0], ax=axes, shrink=0.8, label=colorbar)
+        fig.colorbar(axes[0].images[0], ax=axes, shrink=0.8, label=colorbar)
     if title:
         fig.suptitle(title)
     return fig
@@ -120,7 +120,7 @@ def conv_filters(
     The colour scale is symmetric, ``±max|w|`` over the whole kernel, so every cell and input
     channel compare. ``title=None`` writes a title from the layer and channel; ``""`` none.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> kernel = np.random.default_rng(0).normal(size=(5, 5, 1, 16))
         >>> fig = conv_filters(kernel, input_channel=0)  # or conv_filters(net, layer="conv1")
@@ -185,7 +185,7 @@ def layer_outputs(
     layer). Each cell is scaled on its own, as in the tutorial; ``shared_scale=True`` uses one
     scale for all channels and adds a colour bar.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> maps = np.random.default_rng(0).random((14, 14, 16))
         >>> fig = layer_outputs(maps)  # or layer_outputs(net, layer="conv1", image=img)
@@ -298,7 +298,7 @@ def image_grid(
     ``shape=``); labels are ``(n,)`` class numbers or ``(n, classes)`` one-hot/scores.
     ``ncols`` defaults to a square grid (3x3 for the tutorial's 9 images).
 
-    Example:
+    Examples:
         >>> from chainnet.datasets import load_mnist
         >>> x, y = load_mnist("tests/data/mnist-small", validation_size=100).test
         >>> fig = image_grid(x[:9], y[:9])
@@ -338,7 +338,7 @@ def confusion_counts(
 ) -> np.ndarray:
     """The confusion matrix as int64 counts: row = true class, column = predicted class.
 
-    Example:
+    Examples:
         >>> confusion_counts([0, 1, 1], [0, 1, 0]).tolist()
         [[1, 0], [1, 1]]
     """
@@ -371,7 +371,7 @@ def confusion_matrix(
     as fractions of its true class. ``num_classes`` defaults to ``len(class_names)`` or the
     largest label + 1. Predictions may be scores ``(n, classes)``, e.g. ``model.predict(x)``.
 
-    Example:
+    Examples:
         >>> fig = confusion_matrix([0, 1, 2, 2], [0, 2, 2, 2], normalize=True)
         >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
         ('Predicted', 'True')
@@ -436,7 +436,7 @@ def misclassified(
     The tutorial's plot_example_errors: :func:`image_grid` of the images whose prediction is
     wrong. With no mistakes, the figure says so instead of showing images.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> images = np.zeros((4, 28, 28))
         >>> fig = misclassified(images, [1, 2, 3, 4], [1, 0, 3, 0])

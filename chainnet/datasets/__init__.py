@@ -1,6 +1,6 @@
 """Datasets for chainnet's examples and tests, read without downloads where possible.
 
-Example:
+Examples:
     >>> from chainnet.datasets import load_mnist
     >>> load_mnist("tests/data/mnist-small", validation_size=100).test.images.shape
     (200, 28, 28, 1)

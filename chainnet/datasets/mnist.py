@@ -1,6 +1,6 @@
 """MNIST from the four standard IDX files, read with NumPy only.
 
-Example:
+Examples:
     >>> from chainnet.datasets import load_mnist
     >>> data = load_mnist("tests/data/mnist-small", validation_size=100)
     >>> data.train.images.shape, data.validation.labels.shape
@@ -68,7 +68,7 @@ class Split(NamedTuple):
 class Mnist:
     """The classic MNIST splits and where they were read from.
 
-    Example:
+    Examples:
         >>> data = load_mnist("tests/data/mnist-small", validation_size=100)
         >>> x, y = data.train
         >>> Mnist.one_hot(y[:2]).shape
@@ -85,7 +85,7 @@ class Mnist:
     def one_hot(labels: npt.ArrayLike, dtype: npt.DTypeLike = "float32") -> np.ndarray:
         """Labels ``(n,)`` as one-hot rows ``(n, 10)``.
 
-        Example:
+        Examples:
             >>> Mnist.one_hot([3])[0].tolist()
             [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
         """
@@ -108,7 +108,7 @@ def read_idx(path: str | os.PathLike[str], ndim: int) -> np.ndarray:
     Raises ``MnistFormatError`` naming the file on a bad magic number, a truncated file, trailing
     bytes or broken gzip data.
 
-    Example:
+    Examples:
         >>> read_idx("tests/data/mnist-small/t10k-labels-idx1-ubyte.gz", ndim=1).shape
         (200,)
     """
@@ -150,7 +150,7 @@ def read_idx(path: str | os.PathLike[str], ndim: int) -> np.ndarray:
 def write_idx(path: str | os.PathLike[str], array: npt.ArrayLike) -> Path:
     """Write a uint8 array as an IDX file, gzip-compressed (reproducibly) if ``path`` ends .gz.
 
-    Example:
+    Examples:
         >>> import numpy as np, tempfile, pathlib
         >>> p = pathlib.Path(tempfile.mkdtemp()) / "labels-idx1-ubyte.gz"
         >>> read_idx(write_idx(p, np.array([7, 2], np.uint8)), ndim=1).tolist()
@@ -301,7 +301,7 @@ def load_mnist(
     ``../shared/data/mnist`` beside the project root and beside the working directory, and
     last through ``keras.datasets.mnist.load_data()`` (a download) unless ``download=False``.
 
-    Example:
+    Examples:
         >>> data = load_mnist("tests/data/mnist-small", validation_size=100, flatten=True)
         >>> len(data.train.images), len(data.validation.images), data.test.images.shape
         (500, 100, (200, 784))
