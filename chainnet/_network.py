@@ -49,7 +49,7 @@ class Network:
     Reach it from any chain as ``chain.network``. Names are unique within a network and
     the same code always gives the same names.
 
-    Example:
+    Examples:
         >>> import chainnet as cn
         >>> y = cn.input((4,), name="x").fully_connected(3, name="fc")
         >>> [v for v in y.network.variables]
@@ -64,7 +64,6 @@ class Network:
         self._tensors: dict[str, Any] = {}
         self._owner: dict[str, str] = {}  # layer or node name -> node name
         self._inputs: list[str] = []
-        self._counters: dict[str, int] = {}
         self._merged_into: Network | None = None
         self._models: dict[tuple[str, ...], keras.Model] = {}
 
@@ -90,7 +89,9 @@ class Network:
         return f"{node.method}() at {node.call_site}"
 
     def next_name(self, base: str, explicit: str | None, *, method: str) -> str:
-        """The name the next step gets: ``explicit`` (checked), or ``base``, ``base_1``, ..."""
+        """The name the next step gets: ``explicit`` (checked), or the first free one of
+        ``base``, ``base_1``, ... A name is taken only once its step is added, so a step that
+        fails to build leaves no gap."""
         if explicit is not None:
             if not isinstance(explicit, str) or not _VALID_NAME.match(explicit):
                 raise ChainError(
@@ -103,13 +104,12 @@ class Network:
                     f"used by {self._where(explicit)}. Names must be unique within a network."
                 )
             return explicit
-        index = self._counters.get(base, 0)
+        index = 0
         while True:
             candidate = base if index == 0 else f"{base}_{index}"
-            index += 1
             if candidate not in self._owner:
-                self._counters[base] = index
                 return candidate
+            index += 1
 
     # ----------------------------------------------------------------- building
     @contextlib.contextmanager
@@ -178,8 +178,6 @@ class Network:
         a._tensors.update(b._tensors)
         a._owner.update(b._owner)
         a._inputs.extend(b._inputs)
-        for base, count in b._counters.items():
-            a._counters[base] = max(a._counters.get(base, 0), count)
         a._models.clear()
         b._merged_into = a
         return a
@@ -196,7 +194,7 @@ class Network:
     ) -> Chain:
         """Starts another symbolic input in this network (for multi-input models).
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> image = cn.input((28, 28, 1), name="image")
             >>> meta = image.network.input((3,), name="meta")
@@ -286,7 +284,7 @@ class Network:
     def get_weights(self, name: str) -> dict[str, np.ndarray]:
         """A layer's weights as NumPy arrays by short name: ``{"kernel": ..., "bias": ...}``.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> y = cn.input((28, 28, 1)).conv2d(5, 16, name="layer_conv1")
             >>> y.network.get_weights("layer_conv1")["kernel"].shape
@@ -360,7 +358,7 @@ class Network:
         ``inputs`` is an array (one input), a list in input order, or a dict by input name.
         Returns one array for one name, else a dict ``{name: array}`` in the order asked.
 
-        Example:
+        Examples:
             >>> import numpy as np, chainnet as cn
             >>> y = cn.input((4,)).fully_connected(3, name="fc1").fully_connected(2, name="fc2")
             >>> acts = y.network.activations(np.ones((5, 4)), ["fc1", "fc2"])
@@ -413,6 +411,8 @@ def variable_path(layer: keras.layers.Layer, var: keras.Variable) -> str:
     prefix = layer.name + "/"
     if path.startswith(prefix):
         return path
+    if isinstance(layer, keras.Model):  # a nested model (a template): keep its inner paths
+        return prefix + path
     tail = path.split("/", 1)[1] if "/" in path else path
     return prefix + tail
 
