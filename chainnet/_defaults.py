@@ -101,7 +101,7 @@ def defaults(**values: Any) -> Iterator[DefaultsScope]:
     sets defaults for that method only. Nested scopes merge (the innermost wins) and an
     argument passed explicitly always wins. Unknown keys raise at once.
 
-    Example:
+    Examples:
         >>> import chainnet as cn
         >>> with cn.defaults(activation="relu", conv2d={"padding": "valid"}):
         ...     y = cn.input((28, 28, 1)).conv2d(5, 16)

@@ -1,6 +1,6 @@
 """Shape testing helpers: assert a shape with wildcards, list the shape at every step.
 
-Example:
+Examples:
     >>> import chainnet as cn
     >>> from chainnet.testing import assert_shape, shapes
     >>> y = cn.input((28, 28, 1)).conv2d(5, 16).max_pool(2, 2)

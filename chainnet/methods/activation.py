@@ -24,7 +24,7 @@ class ActivationMethods:
         A plain Python function saves by name; to load the model, register it with
         ``keras.saving.register_keras_serializable``.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((4,)).activation("tanh").shape
             (None, 4)
@@ -37,7 +37,7 @@ class ActivationMethods:
     def relu(self, *, name: str | None = None) -> Any:
         """``max(x, 0)``.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((4,)).relu().shape
             (None, 4)
@@ -48,7 +48,7 @@ class ActivationMethods:
     def relu6(self, *, name: str | None = None) -> Any:
         """``min(max(x, 0), 6)``.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((4,)).relu6().shape
             (None, 4)
@@ -59,7 +59,7 @@ class ActivationMethods:
     def sigmoid(self, *, name: str | None = None) -> Any:
         """``1 / (1 + exp(-x))``.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((4,)).sigmoid().shape
             (None, 4)
@@ -70,7 +70,7 @@ class ActivationMethods:
     def tanh(self, *, name: str | None = None) -> Any:
         """Hyperbolic tangent.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((4,)).tanh().shape
             (None, 4)
@@ -81,7 +81,7 @@ class ActivationMethods:
     def softplus(self, *, name: str | None = None) -> Any:
         """``log(1 + exp(x))``.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((4,)).softplus().shape
             (None, 4)
@@ -92,7 +92,7 @@ class ActivationMethods:
     def softsign(self, *, name: str | None = None) -> Any:
         """``x / (1 + |x|)``.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((4,)).softsign().shape
             (None, 4)
@@ -103,7 +103,7 @@ class ActivationMethods:
     def elu(self, *, alpha: float = 1.0, name: str | None = None) -> Any:
         """Exponential linear unit (``keras.layers.ELU``).
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((4,)).elu(alpha=0.5).shape
             (None, 4)
@@ -114,7 +114,7 @@ class ActivationMethods:
     def selu(self, *, name: str | None = None) -> Any:
         """Scaled exponential linear unit.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((4,)).selu().shape
             (None, 4)
@@ -125,7 +125,7 @@ class ActivationMethods:
     def gelu(self, *, name: str | None = None) -> Any:
         """Gaussian error linear unit (exact form).
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((4,)).gelu().shape
             (None, 4)
@@ -136,7 +136,7 @@ class ActivationMethods:
     def swish(self, *, name: str | None = None) -> Any:
         """``x * sigmoid(x)`` (also called SiLU).
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((4,)).swish().shape
             (None, 4)
@@ -147,7 +147,7 @@ class ActivationMethods:
     def leaky_relu(self, *, alpha: float = 0.2, name: str | None = None) -> Any:
         """``x`` if positive else ``alpha * x`` (``tf.nn.leaky_relu``'s default 0.2).
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((4,)).leaky_relu(alpha=0.1).shape
             (None, 4)
@@ -158,7 +158,7 @@ class ActivationMethods:
     def softmax_activation(self, *, axis: int = -1, name: str | None = None) -> Any:
         """Softmax over ``axis`` (see ``softmax_classifier`` for a head with a loss).
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((10,)).softmax_activation().shape
             (None, 10)

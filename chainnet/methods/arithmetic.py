@@ -66,7 +66,7 @@ class ArithmeticMethods:
     def add(self, other: Any, *, name: str | None = None) -> Any:
         """Elementwise ``self + other`` (with broadcasting); ``chain + other`` calls this.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> x = cn.input((4,))
             >>> (x + x.fully_connected(4)).shape
@@ -78,7 +78,7 @@ class ArithmeticMethods:
     def subtract(self, other: Any, *, name: str | None = None) -> Any:
         """Elementwise ``self - other``; ``chain - other`` calls this.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> (cn.input((4,)) - 1.0).shape
             (None, 4)
@@ -89,7 +89,7 @@ class ArithmeticMethods:
     def multiply(self, other: Any, *, name: str | None = None) -> Any:
         """Elementwise ``self * other``; ``chain * other`` calls this.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> (cn.input((4,)) * 2.0).shape
             (None, 4)
@@ -100,7 +100,7 @@ class ArithmeticMethods:
     def divide(self, other: Any, *, name: str | None = None) -> Any:
         """Elementwise ``self / other``; ``chain / other`` calls this.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> (cn.input((4,)) / 255.0).shape
             (None, 4)

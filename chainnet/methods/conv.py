@@ -87,7 +87,7 @@ class ConvMethods:
     ) -> Any:
         """A 1-D convolution with ``depth`` filters of width ``kernel`` (``Conv1D``).
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((100, 3)).conv1d(5, 8, strides=2).shape
             (None, 50, 8)
@@ -135,7 +135,7 @@ class ConvMethods:
         ``batch_normalize=True`` (or a dict of ``BatchNormalization`` options) puts batch
         normalization between the convolution and the activation, as PrettyTensor did.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((28, 28, 1)).conv2d(5, 16, activation="relu").shape
             (None, 28, 28, 16)
@@ -180,7 +180,7 @@ class ConvMethods:
     ) -> Any:
         """A 3-D convolution with ``depth`` filters of size ``kernel`` (``Conv3D``).
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((8, 16, 16, 1)).conv3d(3, 4).shape
             (None, 8, 16, 16, 4)
@@ -224,7 +224,7 @@ class ConvMethods:
     ) -> Any:
         """A transposed 2-D convolution (``Conv2DTranspose``): ``strides=2`` doubles the size.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((7, 7, 32)).deconv2d(3, 16, strides=2).shape
             (None, 14, 14, 16)
@@ -267,7 +267,7 @@ class ConvMethods:
     ) -> Any:
         """A depthwise then pointwise convolution to ``depth`` channels (``SeparableConv2D``).
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((32, 32, 3)).separable_conv2d(3, 8).shape
             (None, 32, 32, 8)
@@ -308,7 +308,7 @@ class ConvMethods:
 
         (``keras.layers.DepthwiseConv2D``)
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((32, 32, 3)).depthwise_conv2d(3, 2).shape
             (None, 32, 32, 6)

@@ -44,7 +44,7 @@ class DenseMethods:
     ) -> Any:
         """A dense layer of ``size`` units on a ``(batch, features)`` input (``Dense``).
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((784,)).fully_connected(64, activation="sigmoid").shape
             (None, 64)
@@ -84,7 +84,7 @@ class DenseMethods:
     ) -> Any:
         """Looks integer ids up in a ``(vocabulary_size, embedding_dim)`` table (``Embedding``).
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((12,), dtype="int32").embedding_lookup(100, 8).shape
             (None, 12, 8)

@@ -45,7 +45,7 @@ class GenericMethods:
         ``keras.models.load_model(path, safe_mode=False)``, and ``fn`` must be importable
         (a module-level function, registered with ``keras.saving.register_keras_serializable``).
 
-        Example:
+        Examples:
             >>> import tensorflow as tf, chainnet as cn
             >>> cn.input((4,)).apply(tf.nn.relu6).shape
             (None, 4)
@@ -72,7 +72,7 @@ class GenericMethods:
         else the layer's own name. Applying the same layer object again shares its weights;
         that step gets the layer's name with ``_1``, ``_2``, ...
 
-        Example:
+        Examples:
             >>> import keras, chainnet as cn
             >>> cn.input((8,)).apply_layer(keras.layers.Dense(3, name="head")).name
             'head'

@@ -30,7 +30,7 @@ class NormalizationMethods:
         """Batch normalization (``keras.layers.BatchNormalization``): batch statistics when
         training, moving averages at inference.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((8,)).batch_normalize().shape
             (None, 8)
@@ -51,7 +51,7 @@ class NormalizationMethods:
     ) -> Any:
         """Layer normalization over ``axis`` (``keras.layers.LayerNormalization``).
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((8,)).layer_normalize().shape
             (None, 8)
@@ -74,7 +74,7 @@ class NormalizationMethods:
 
         PrettyTensor users may give ``keep_prob=`` (= ``1 - rate``) instead.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((8,)).dropout(0.25).shape
             (None, 8)

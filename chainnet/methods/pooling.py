@@ -37,7 +37,7 @@ class PoolingMethods:
     ) -> Any:
         """Max pooling over ``kernel`` windows moved by ``stride`` (default: ``kernel``).
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((28, 28, 16)).max_pool(2, 2).shape
             (None, 14, 14, 16)
@@ -58,7 +58,7 @@ class PoolingMethods:
     ) -> Any:
         """Average pooling over ``kernel`` windows moved by ``stride`` (default: ``kernel``).
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((28, 28, 16)).average_pool(2).shape
             (None, 14, 14, 16)
@@ -77,7 +77,7 @@ class PoolingMethods:
     def global_average_pool(self, *, keepdims: bool = False, name: str | None = None) -> Any:
         """The mean over every spatial position: ``(batch, ..., c)`` to ``(batch, c)``.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((7, 7, 32)).global_average_pool().shape
             (None, 32)
@@ -96,7 +96,7 @@ class PoolingMethods:
     def global_max_pool(self, *, keepdims: bool = False, name: str | None = None) -> Any:
         """The maximum over every spatial position: ``(batch, ..., c)`` to ``(batch, c)``.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((7, 7, 32)).global_max_pool().shape
             (None, 32)
@@ -119,7 +119,7 @@ class PoolingMethods:
 
         ``interpolation`` (``"nearest"`` or ``"bilinear"``) applies to 2-D inputs only.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((7, 7, 8)).upsample(2).shape
             (None, 14, 14, 8)

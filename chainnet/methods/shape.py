@@ -54,7 +54,7 @@ class ShapeMethods:
     def flatten(self, *, name: str | None = None) -> Any:
         """Flattens every dimension but the batch: ``(batch, 7, 7, 36)`` to ``(batch, 1764)``.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((7, 7, 36)).flatten().shape
             (None, 1764)
@@ -68,7 +68,7 @@ class ShapeMethods:
         ``"_"`` keeps the input's dimension at that position, ``"*"`` (or -1) takes the rest;
         a string like ``"_*"`` is a one-character-per-dimension spec.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((7, 7, 36)).reshape(["_", 49, "*"]).shape
             (None, 49, 36)
@@ -81,7 +81,7 @@ class ShapeMethods:
     def squeeze(self, axis: int | Sequence[int] | None = None, *, name: str | None = None) -> Any:
         """Removes size-1 dimensions: ``axis``, or every size-1 dimension but the batch.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((1, 5, 1)).squeeze().shape
             (None, 5)
@@ -101,7 +101,7 @@ class ShapeMethods:
     def expand_dims(self, axis: int = -1, *, name: str | None = None) -> Any:
         """Inserts a size-1 dimension at ``axis``.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((28, 28)).expand_dims(-1).shape
             (None, 28, 28, 1)
@@ -112,7 +112,7 @@ class ShapeMethods:
     def transpose(self, perm: Sequence[int], *, name: str | None = None) -> Any:
         """Permutes the dimensions; ``perm`` covers every one, the batch dimension included.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((3, 5)).transpose([0, 2, 1]).shape
             (None, 5, 3)
@@ -129,7 +129,7 @@ class ShapeMethods:
     def slice(self, key: Any, *, name: str | None = None) -> Any:
         """NumPy-style indexing as a layer; ``chain[:, 2:5]`` calls this.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((10, 4)).slice((slice(None), slice(2, 5))).shape
             (None, 3, 4)
@@ -144,7 +144,7 @@ class ShapeMethods:
     def cast(self, dtype: str, *, name: str | None = None) -> Any:
         """Casts to ``dtype``.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((3,), dtype="int32").cast("float32").dtype
             'float32'
@@ -157,7 +157,7 @@ class ShapeMethods:
     ) -> Any:
         """Integer class ids to one-hot vectors (a new last axis of ``num_classes``).
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> cn.input((), dtype="int32").to_dense_one_hot(10).shape
             (None, 10)
