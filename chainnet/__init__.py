@@ -1,6 +1,6 @@
 """chainnet: PrettyTensor's fluent chaining for TensorFlow 2 / Keras 3.
 
-Example:
+Examples:
     >>> import chainnet as cn
     >>> with cn.defaults(activation="relu"):
     ...     logits = (cn.input((28, 28, 1)).conv2d(5, 16, name="layer_conv1").max_pool(2, 2)
@@ -9,11 +9,16 @@ Example:
     (None, 10)
 """
 
+from chainnet import losses
 from chainnet._chain import Chain, input, model, wrap
 from chainnet._defaults import DefaultsScope, current_defaults, defaults
 from chainnet._errors import ChainError
 from chainnet._network import Network, Node
 from chainnet._registry import Lowering, register
+from chainnet._sequential import SequentialBuilder
+from chainnet._template import Template, template
+from chainnet.losses import regularization_loss, total_loss
+from chainnet.methods.heads import SoftmaxResult
 
 __version__ = "0.1.0"
 
@@ -24,10 +29,17 @@ __all__ = [
     "Lowering",
     "Network",
     "Node",
+    "SequentialBuilder",
+    "SoftmaxResult",
+    "Template",
     "current_defaults",
     "defaults",
     "input",
+    "losses",
     "model",
     "register",
+    "regularization_loss",
+    "template",
+    "total_loss",
     "wrap",
 ]

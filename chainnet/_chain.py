@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import keras
 import numpy as np
@@ -18,10 +18,17 @@ from chainnet.methods import (
     ConvMethods,
     DenseMethods,
     GenericMethods,
+    HeadMethods,
+    MergeMethods,
     NormalizationMethods,
     PoolingMethods,
+    RecurrentMethods,
     ShapeMethods,
+    TemplateMethods,
 )
+
+if TYPE_CHECKING:
+    from chainnet._sequential import SequentialBuilder
 
 __all__ = ["Chain", "input", "wrap", "model"]
 
@@ -35,13 +42,17 @@ class Chain(
     ActivationMethods,
     ArithmeticMethods,
     GenericMethods,
+    MergeMethods,
+    RecurrentMethods,
+    HeadMethods,
+    TemplateMethods,
 ):
     """An immutable step of a network: its output tensor, the layer(s) that made it, its parents.
 
     Every method returns a new chain, so any point can be kept, branched from and reused.
     Start one with :func:`chainnet.input` (symbolic) or :func:`chainnet.wrap` (data).
 
-    Example:
+    Examples:
         >>> import chainnet as cn
         >>> x = cn.input((28, 28, 1), name="image")
         >>> y = x.conv2d(5, 16, activation="relu").max_pool(2, 2).flatten().fully_connected(10)
@@ -97,6 +108,8 @@ class Chain(
         """Applies what a method body returned and records the new step."""
         if isinstance(result, Chain):
             return result
+        if _is_chain_tuple(result):  # a step that gives several chains (split, heads)
+            return result  # type: ignore[no-any-return]
         if isinstance(result, Lowering):
             lowering = result
         elif isinstance(result, keras.layers.Layer):
@@ -202,13 +215,26 @@ class Chain(
     def model(self, name: str | None = None) -> keras.Model:
         """A functional ``keras.Model`` from the inputs this chain depends on to this chain.
 
-        Example:
+        Examples:
             >>> import chainnet as cn
             >>> m = cn.input((4,)).fully_connected(2).model()
             >>> m.count_params()
             10
         """
         return self.network.build_model([self], name)
+
+    def sequential(self) -> SequentialBuilder:
+        """A builder whose method calls move its head in place (PrettyTensor's sequential mode).
+
+        Examples:
+            >>> import chainnet as cn
+            >>> seq = cn.input((4,)).sequential()
+            >>> seq.fully_connected(8).fully_connected(2).as_chain().shape
+            (None, 2)
+        """
+        from chainnet._sequential import SequentialBuilder
+
+        return SequentialBuilder(self)
 
     def summary(self, print_fn: Any = print) -> None:
         """Prints every layer this chain depends on: name, method, output shape, parameters."""
@@ -242,6 +268,15 @@ class Chain(
         return f"<Chain {self._name!r} {self._method} shape={self.shape} dtype={self.dtype}>"
 
 
+def _is_chain_tuple(result: Any) -> bool:
+    """Whether a method body returned a tuple of chains (``None`` allowed for absent items)."""
+    return (
+        isinstance(result, tuple)
+        and any(isinstance(r, Chain) for r in result)
+        and all(r is None or isinstance(r, Chain) for r in result)
+    )
+
+
 def input(  # noqa: A001 - the PrettyTensor-like entry point is deliberately named input
     shape: Sequence[int | None],
     *,
@@ -255,7 +290,7 @@ def input(  # noqa: A001 - the PrettyTensor-like entry point is deliberately nam
     ``shape`` excludes the batch dimension. For more inputs in the same network, use
     ``chain.network.input(...)``.
 
-    Example:
+    Examples:
         >>> import chainnet as cn
         >>> cn.input((28, 28, 1), name="image").shape
         (None, 28, 28, 1)
@@ -271,7 +306,7 @@ def wrap(value: Any, *, name: str | None = None) -> Chain:
     NumPy arrays and eager tensors give an eager chain whose layers run at once; a graph
     tensor inside ``tf.function`` gives a graph chain; a ``keras.Input`` a symbolic chain.
 
-    Example:
+    Examples:
         >>> import numpy as np, chainnet as cn
         >>> y = cn.wrap(np.ones((2, 4), "float32")).fully_connected(3)
         >>> y.numpy().shape
@@ -303,7 +338,7 @@ def wrap(value: Any, *, name: str | None = None) -> Chain:
 def model(outputs: Chain | Sequence[Chain], name: str | None = None) -> keras.Model:
     """A functional ``keras.Model`` with one or several outputs.
 
-    Example:
+    Examples:
         >>> import chainnet as cn
         >>> x = cn.input((4,))
         >>> m = cn.model([x.fully_connected(2), x.fully_connected(3)])

@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Union, cast
 
 import keras
 
@@ -200,14 +201,47 @@ def chain_method(
     return decorate
 
 
+def _snake_case(text: str) -> str:
+    """``GaussianNoise`` -> ``gaussian_noise``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text).lower()
+
+
+def _layer_factory(cls: type[keras.layers.Layer], method_name: str) -> Callable[..., Any]:
+    """A method body ``(chain, *args, name=None, **kwargs) -> cls(*args, name=name, **kwargs)``
+    whose signature is the class's, so its keywords take part in defaults scopes."""
+    params = [
+        p
+        for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+        if p.name != "name" and p.kind is not p.VAR_KEYWORD
+    ]
+    signature = inspect.Signature(
+        [
+            inspect.Parameter("chain", inspect.Parameter.POSITIONAL_ONLY),
+            *params,
+            inspect.Parameter("name", inspect.Parameter.KEYWORD_ONLY, default=None),
+            inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD),
+        ]
+    )
+
+    def body(chain: Any, *args: Any, **kwargs: Any) -> keras.layers.Layer:
+        return cls(*args, **kwargs)
+
+    body.__name__ = method_name
+    body.__doc__ = cls.__doc__
+    body.__signature__ = signature  # type: ignore[attr-defined]
+    return body
+
+
 def register(fn: F | None = None, *, name: str | None = None, overwrite: bool = False) -> Any:
     """Adds a user method to every chain.
 
     The function takes the chain first and returns a Keras layer (applied to the chain and
-    named like built-in layers) or a chain. Its keyword arguments with defaults take part in
-    defaults scopes. Registering over an existing method needs ``overwrite=True``.
+    named like built-in layers) or a chain. A Keras layer class registers as a factory: the
+    method passes its arguments to the class (named ``snake_case`` of the class unless
+    ``name=``). Keyword arguments with defaults take part in defaults scopes. Registering over
+    an existing method needs ``overwrite=True``.
 
-    Example:
+    Examples:
         >>> import chainnet as cn
         >>> import keras
         >>> @cn.register
@@ -220,7 +254,8 @@ def register(fn: F | None = None, *, name: str | None = None, overwrite: bool = 
     def decorate(func: F) -> F:
         from chainnet._chain import Chain
 
-        method_name = name or func.__name__
+        is_layer_class = isinstance(func, type) and issubclass(func, keras.layers.Layer)
+        method_name = name or (_snake_case(func.__name__) if is_layer_class else func.__name__)
         if not method_name.isidentifier() or method_name.startswith("_"):
             raise ChainError(f"register(): {method_name!r} is not a valid public method name.")
         if hasattr(Chain, method_name) and not overwrite:
@@ -229,7 +264,8 @@ def register(fn: F | None = None, *, name: str | None = None, overwrite: bool = 
                 f"register(): chains already have a {kind + ' ' if kind else ''}method "
                 f"{method_name!r}; pass overwrite=True to replace it, or choose another name."
             )
-        wrapped = _wrap(func, method_name=method_name, rank=None, rank_hint=None, builtin=False)
+        body = _layer_factory(cast(Any, func), method_name) if is_layer_class else func
+        wrapped = _wrap(body, method_name=method_name, rank=None, rank_hint=None, builtin=False)
         setattr(Chain, method_name, wrapped)
         return func
 

@@ -5,8 +5,11 @@ from chainnet.methods.arithmetic import ArithmeticMethods
 from chainnet.methods.conv import ConvMethods
 from chainnet.methods.dense import DenseMethods
 from chainnet.methods.generic import GenericMethods
+from chainnet.methods.heads import HeadMethods, SoftmaxResult
+from chainnet.methods.merge import MergeMethods, TemplateMethods
 from chainnet.methods.normalization import NormalizationMethods
 from chainnet.methods.pooling import PoolingMethods
+from chainnet.methods.recurrent import RecurrentMethods
 from chainnet.methods.shape import ShapeMethods
 
 __all__ = [
@@ -15,7 +18,12 @@ __all__ = [
     "ConvMethods",
     "DenseMethods",
     "GenericMethods",
+    "HeadMethods",
+    "MergeMethods",
     "NormalizationMethods",
     "PoolingMethods",
+    "RecurrentMethods",
     "ShapeMethods",
+    "SoftmaxResult",
+    "TemplateMethods",
 ]

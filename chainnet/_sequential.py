@@ -1,0 +1,192 @@
+"""Sequential mode: a builder whose method calls move its head in place (PrettyTensor's
+``SequentialLayerBuilder``), with towers joined on the way out of ``subdivide``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import keras
+
+from chainnet._errors import ChainError
+from chainnet._registry import METHODS
+
+if TYPE_CHECKING:
+    from chainnet._chain import Chain
+    from chainnet._network import Network
+
+__all__ = ["SequentialBuilder"]
+
+
+class SequentialBuilder:
+    """A mutable head over immutable chains: ``seq.conv2d(...)`` moves the head and returns
+    the builder, so calls can be chained or written one per line.
+
+    Make one with ``chain.sequential()``; get the chain back with :meth:`as_chain`. Methods
+    that give something other than a chain (``split``, ``softmax_classifier``) return it and
+    leave the head where it was.
+
+    Examples:
+        >>> import chainnet as cn
+        >>> seq = cn.input((28, 28, 1)).sequential()
+        >>> seq.conv2d(5, 16).max_pool(2, 2)
+        <SequentialBuilder head='max_pool' shape=(None, 14, 14, 16)>
+        >>> seq.flatten()
+        <SequentialBuilder head='flatten' shape=(None, 3136)>
+        >>> seq.fully_connected(10).as_chain().shape
+        (None, 10)
+    """
+
+    __slots__ = ("_head",)
+
+    _head: Chain
+
+    def __init__(self, head: Chain) -> None:
+        from chainnet._chain import Chain
+
+        if not isinstance(head, Chain):
+            raise TypeError(f"SequentialBuilder needs a chain, got {type(head).__name__}")
+        object.__setattr__(self, "_head", head)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError(f"cannot set {key!r} on a sequential builder; call its methods")
+
+    def _move(self, head: Chain) -> None:
+        object.__setattr__(self, "_head", head)
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        if method.startswith("_"):
+            raise AttributeError(method)
+        if method not in METHODS:
+            value = getattr(self._head, method)  # properties such as shape, or AttributeError
+            if callable(value):
+                raise AttributeError(
+                    f"{method!r} is not a chain method a sequential builder can apply; "
+                    "call it on seq.as_chain()"
+                )
+            return value  # type: ignore[no-any-return]
+        bound = getattr(self._head, method)
+
+        def apply(*args: Any, **kwargs: Any) -> Any:
+            from chainnet._chain import Chain
+
+            result = bound(*args, **kwargs)
+            if isinstance(result, Chain):
+                self._move(result)
+                return self
+            return result
+
+        apply.__name__ = method
+        apply.__doc__ = bound.__doc__
+        return apply
+
+    # ----------------------------------------------------------------- operators
+    def __add__(self, other: Any) -> SequentialBuilder:
+        return self.__getattr__("add")(_head_of(other))  # type: ignore[no-any-return]
+
+    def __sub__(self, other: Any) -> SequentialBuilder:
+        return self.__getattr__("subtract")(_head_of(other))  # type: ignore[no-any-return]
+
+    def __mul__(self, other: Any) -> SequentialBuilder:
+        return self.__getattr__("multiply")(_head_of(other))  # type: ignore[no-any-return]
+
+    def __truediv__(self, other: Any) -> SequentialBuilder:
+        return self.__getattr__("divide")(_head_of(other))  # type: ignore[no-any-return]
+
+    def __getitem__(self, key: Any) -> SequentialBuilder:
+        return self.__getattr__("slice")(key)  # type: ignore[no-any-return]
+
+    # ----------------------------------------------------------------- towers
+    @contextlib.contextmanager
+    def subdivide(
+        self,
+        number: int,
+        *,
+        how: str | Callable[..., Any] | keras.layers.Layer = "concat",
+        axis: int = -1,
+        name: str | None = None,
+    ) -> Iterator[list[SequentialBuilder]]:
+        """Splits into ``number`` towers that start at the head; when the ``with`` block ends,
+        the head moves to their join (``how``, as in ``join``; by default concatenated along
+        the last axis). A tower left untouched passes the head through.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> seq = cn.input((8, 8, 16)).sequential()
+            >>> with cn.defaults(activation="relu", padding="same"):
+            ...     with seq.subdivide(3) as towers:
+            ...         towers[0].conv2d(1, 8)
+            ...         towers[1].conv2d(1, 4).conv2d(3, 8)
+            ...         towers[2].max_pool(3, 1).conv2d(1, 8)
+            <SequentialBuilder head='conv2d' shape=(None, 8, 8, 8)>
+            <SequentialBuilder head='conv2d_2' shape=(None, 8, 8, 8)>
+            <SequentialBuilder head='conv2d_3' shape=(None, 8, 8, 8)>
+            >>> seq.shape
+            (None, 8, 8, 24)
+        """
+        if number < 1:
+            raise ChainError(f"subdivide(): number must be >= 1, got {number}")
+        start = self._head
+        towers = [SequentialBuilder(start) for _ in range(number)]
+        yield towers
+        heads = [t._head for t in towers]
+        if number == 1:
+            self._move(heads[0])
+            return
+        self._move(heads[0].join(heads[1:], how=how, axis=axis, name=name))
+
+    def subdivide_with(
+        self, number: int, join_function: Callable[..., Any] | keras.layers.Layer | str
+    ) -> contextlib.AbstractContextManager[list[SequentialBuilder]]:
+        """:meth:`subdivide` joined by ``join_function`` (PrettyTensor's name).
+
+        Examples:
+            >>> import chainnet as cn
+            >>> seq = cn.input((4,)).sequential()
+            >>> with seq.subdivide_with(2, "add") as (a, b):
+            ...     a = a.fully_connected(3)
+            ...     b = b.fully_connected(3)
+            >>> seq.shape
+            (None, 3)
+        """
+        return self.subdivide(number, how=join_function)
+
+    # ----------------------------------------------------------------- back to chains
+    def as_chain(self) -> Chain:
+        """The head: an immutable chain.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> cn.input((4,)).sequential().fully_connected(2).as_chain().name
+            'fully_connected'
+        """
+        return self._head
+
+    as_layer = as_chain
+
+    @property
+    def head(self) -> Chain:
+        """The chain the builder points at now."""
+        return self._head
+
+    @property
+    def shape(self) -> tuple[int | None, ...]:
+        """The head's static shape."""
+        return self._head.shape
+
+    @property
+    def network(self) -> Network:
+        """The head's network."""
+        return self._head.network
+
+    def model(self, name: str | None = None) -> keras.Model:
+        """``as_chain().model()``: a functional Keras model to the head."""
+        return self._head.model(name)
+
+    def __repr__(self) -> str:
+        return f"<SequentialBuilder head={self._head.name!r} shape={self._head.shape}>"
+
+
+def _head_of(value: Any) -> Any:
+    return value._head if isinstance(value, SequentialBuilder) else value

@@ -1,0 +1,315 @@
+"""Branching and merging: ``concat``, ``join``, ``stack``, ``split``, ``unstack``, and
+``apply_template`` (a template as one step)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Union, cast
+
+import keras
+
+from chainnet._registry import Lowering, chain_method
+from chainnet.layers.merge import Stack
+from chainnet.layers.shape import Slice, encode_key
+from chainnet.methods.arithmetic import broadcast_shape
+
+if TYPE_CHECKING:
+    from chainnet._chain import Chain
+    from chainnet._template import Template
+
+__all__ = ["JOINS", "MergeMethods", "TemplateMethods", "multi_chain_method"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Shape = tuple[Union[int, None], ...]
+
+JOINS: dict[str, type[keras.layers.Layer]] = {
+    "concat": keras.layers.Concatenate,
+    "add": keras.layers.Add,
+    "subtract": keras.layers.Subtract,
+    "multiply": keras.layers.Multiply,
+    "average": keras.layers.Average,
+    "maximum": keras.layers.Maximum,
+    "minimum": keras.layers.Minimum,
+}
+
+
+def multi_chain_method(
+    *,
+    rank: int | tuple[int, ...] | None = None,
+    rank_hint: str | None = None,
+    names_itself: bool = False,
+) -> Callable[[Callable[Concatenate[Any, P], R]], Callable[Concatenate[Any, P], R]]:
+    """:func:`chain_method` for a step that gives several chains: the body builds them (with
+    ``chain._extend``) and returns a tuple of chains, which is also the method's result type."""
+
+    def decorate(fn: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Any, P], R]:
+        method = chain_method(rank=rank, rank_hint=rank_hint, names_itself=names_itself)(fn)
+        return cast(Any, method)
+
+    return decorate
+
+
+def part_names(chain: Any, method: str, explicit: str | None, count: int) -> list[str]:
+    """``<base>.0`` ... ``<base>.<count-1>``: ``base`` is ``explicit`` (a duplicate is an
+    error), else the first of ``method``, ``method_1``, ... whose parts are all free."""
+    network = chain.network
+    if explicit is not None:
+        names = [f"{explicit}.{i}" for i in range(count)]
+        for name in names:
+            network.next_name(name, name, method=method)
+        return names
+    index = 0
+    while True:
+        base = method if index == 0 else f"{method}_{index}"
+        names = [f"{base}.{i}" for i in range(count)]
+        if base not in network and not any(n in network for n in names):
+            return names
+        index += 1
+
+
+def as_chains(value: Any, what: str) -> tuple[Chain, ...]:
+    """A chain or a sequence of chains as a tuple; anything else is a ``TypeError``."""
+    from chainnet._chain import Chain
+
+    items = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    bad = [type(x).__name__ for x in items if not isinstance(x, Chain)]
+    if bad or not items:
+        raise TypeError(
+            f"{what} must be a chain or a list of chains, got {bad or 'nothing'}; wrap tensors "
+            "with cn.wrap(...) or add inputs with chain.network.input(...)"
+        )
+    return items
+
+
+def _describe(chains: Sequence[Chain]) -> str:
+    return ", ".join(f"{c.shape} ({c.name!r})" for c in chains)
+
+
+def _axis(axis: int, rank: int, what: str) -> int:
+    if not -rank <= axis < rank:
+        raise ValueError(f"{what}: axis {axis} is out of range for rank {rank}")
+    return axis % rank
+
+
+def check_join(how: str, chains: Sequence[Chain], axis: int = -1) -> None:
+    """Raises a ``ValueError`` naming every shape and the join mode if the chains don't fit."""
+    shapes = [c.shape for c in chains]
+    if how == "concat":
+        rank = len(shapes[0])
+        if any(len(s) != rank for s in shapes):
+            raise ValueError(
+                f"cannot join with how='concat': shapes {_describe(chains)} have different ranks"
+            )
+        ax = _axis(axis, rank, "join(how='concat')")
+        for s in shapes[1:]:
+            for i, (a, b) in enumerate(zip(shapes[0], s)):
+                if i != ax and a is not None and b is not None and a != b:
+                    raise ValueError(
+                        f"cannot join with how='concat' along axis {axis}: shapes "
+                        f"{_describe(chains)} differ in dimension {i} ({a} vs {b})"
+                    )
+    elif how == "stack":
+        for s in shapes[1:]:
+            if len(s) != len(shapes[0]) or broadcast_shape(shapes[0], s) != shapes[0]:
+                raise ValueError(f"cannot stack shapes {_describe(chains)}: they must be equal")
+    else:
+        out: Shape | None = shapes[0]
+        for s in shapes[1:]:
+            out = broadcast_shape(out, s) if out is not None else None
+        if out is None:
+            raise ValueError(
+                f"cannot join with how={how!r}: shapes {_describe(chains)} do not broadcast"
+            )
+
+
+def _slice_key(axis: int, rank: int, index: int | slice) -> tuple[Any, ...]:
+    ax = _axis(axis, rank, "split")
+    return (*(slice(None),) * ax, index)
+
+
+class MergeMethods:
+    """Several chains into one (concat, join, stack), one chain into several (split, unstack)."""
+
+    __slots__ = ()
+
+    @chain_method()
+    def concat(
+        self, concat_dim: int, other_tensors: Chain | Sequence[Chain], *, name: str | None = None
+    ) -> Any:
+        """Concatenates this chain with ``other_tensors`` along ``concat_dim`` (PrettyTensor's
+        order; the batch dimension counts as 0).
+
+        Examples:
+            >>> import chainnet as cn
+            >>> x = cn.input((8, 8, 3))
+            >>> x.concat(-1, [x.conv2d(1, 5), x.conv2d(1, 6)]).shape
+            (None, 8, 8, 14)
+        """
+        others = as_chains(other_tensors, "concat(other_tensors)")
+        check_join("concat", [cast("Chain", self), *others], concat_dim)
+        return Lowering((keras.layers.Concatenate(axis=concat_dim, name=name),), others=others)
+
+    @chain_method()
+    def join(
+        self,
+        others: Chain | Sequence[Chain],
+        *,
+        how: str | Callable[..., Any] | keras.layers.Layer = "concat",
+        axis: int = -1,
+        include_self: bool = True,
+        name: str | None = None,
+    ) -> Any:
+        """Merges this chain (unless ``include_self=False``) with ``others``.
+
+        ``how`` is ``"concat"`` (along ``axis``), ``"add"``, ``"subtract"``, ``"multiply"``,
+        ``"average"``, ``"maximum"``, ``"minimum"``, a Keras merge layer, or a function of the
+        list of tensors (a ``Lambda``: loading the model needs ``safe_mode=False``).
+
+        Examples:
+            >>> import chainnet as cn
+            >>> x = cn.input((4,))
+            >>> x.join([x.fully_connected(4), x.fully_connected(4)], how="add").shape
+            (None, 4)
+            >>> x.join([x.fully_connected(2)]).shape
+            (None, 6)
+        """
+        listed = as_chains(others, "join(others)")
+        chains = (cast("Chain", self), *listed) if include_self else listed
+        if len(chains) < 2:
+            raise ValueError(f"join() needs at least two chains, got {len(chains)}")
+        if isinstance(how, keras.layers.Layer):
+            layer = how
+            if name is not None and not layer.built:
+                layer.name = name
+        elif isinstance(how, str):
+            if how not in JOINS:
+                raise ValueError(
+                    f"how must be one of {sorted(JOINS)}, a layer or a function, got {how!r}"
+                )
+            check_join(how, chains, axis)
+            options = {"axis": axis} if how == "concat" else {}
+            layer = JOINS[how](name=name, **options)
+        elif callable(how):
+            layer = keras.layers.Lambda(lambda tensors: how(list(tensors)), name=name)
+        else:
+            raise TypeError(f"how must be a string, a Keras layer or a function, got {how!r}")
+        first, *rest = chains
+        return first._extend("join", str(name), Lowering((layer,), others=tuple(rest)))
+
+    @chain_method()
+    def stack(
+        self, others: Chain | Sequence[Chain], axis: int = 1, *, name: str | None = None
+    ) -> Any:
+        """Stacks this chain and ``others`` (same shapes) along a new ``axis`` (batch is 0).
+
+        Examples:
+            >>> import chainnet as cn
+            >>> x = cn.input((4,))
+            >>> x.stack([x.fully_connected(4)]).shape
+            (None, 2, 4)
+        """
+        chains = (cast("Chain", self), *as_chains(others, "stack(others)"))
+        check_join("stack", chains)
+        return Lowering((Stack(axis, name=name),), others=chains[1:])
+
+    @multi_chain_method(names_itself=True)
+    def split(
+        self, split_dim: int = -1, num_splits: int | Sequence[int] = 2, *, name: str | None = None
+    ) -> tuple[Chain, ...]:
+        """Splits into ``num_splits`` equal parts along ``split_dim``, or into parts of the
+        given sizes (PrettyTensor's order). Part ``i`` is the step ``<name>.<i>``.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> a, b = cn.input((6,)).split(-1, [2, 4])
+            >>> a.shape, b.shape, a.name
+            ((None, 2), (None, 4), 'split.0')
+        """
+        shape: Shape = self.shape  # type: ignore[attr-defined]
+        ax = _axis(split_dim, len(shape), "split")
+        if ax == 0:
+            raise ValueError("split() cannot split the batch dimension (axis 0)")
+        size = shape[ax]
+        if isinstance(num_splits, int):
+            if num_splits < 1:
+                raise ValueError(f"num_splits must be >= 1, got {num_splits}")
+            if size is None or size % num_splits:
+                raise ValueError(
+                    f"cannot split dimension {ax} of shape {shape} into {num_splits} equal parts"
+                )
+            sizes = [size // num_splits] * num_splits
+        else:
+            sizes = [int(s) for s in num_splits]
+            if any(s < 1 for s in sizes) or (size is not None and sum(sizes) != size):
+                raise ValueError(
+                    f"split sizes {sizes} must be positive and add up to dimension {ax} of "
+                    f"shape {shape}"
+                )
+        parts = []
+        start = 0
+        for part, width in zip(part_names(self, "split", name, len(sizes)), sizes):
+            key = _slice_key(ax, len(shape), slice(start, start + width))
+            parts.append(_part(self, "split", part, key))
+            start += width
+        return tuple(parts)
+
+    @multi_chain_method(names_itself=True)
+    def unstack(self, axis: int = 1, *, name: str | None = None) -> tuple[Chain, ...]:
+        """Unstacks along ``axis`` (default 1: time steps) into one chain per index, each
+        without that axis. Part ``i`` is the step ``<name>.<i>``.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> steps = cn.input((3, 5)).unstack()
+            >>> len(steps), steps[0].shape, steps[2].name
+            (3, (None, 5), 'unstack.2')
+        """
+        shape: Shape = self.shape  # type: ignore[attr-defined]
+        ax = _axis(axis, len(shape), "unstack")
+        if ax == 0 or shape[ax] is None:
+            raise ValueError(
+                f"unstack() needs a known, non-batch axis; axis {axis} of shape {shape} is not"
+            )
+        names = part_names(self, "unstack", name, int(shape[ax]))  # type: ignore[arg-type]
+        return tuple(
+            _part(self, "unstack", part, _slice_key(ax, len(shape), i))
+            for i, part in enumerate(names)
+        )
+
+
+def _part(chain: Any, method: str, name: str, key: tuple[Any, ...]) -> Chain:
+    return cast("Chain", chain._extend(method, name, Slice(encode_key(key), name=name)))
+
+
+class TemplateMethods:
+    """A template (:func:`chainnet.template`) applied as one step."""
+
+    __slots__ = ()
+
+    @chain_method(names_itself=True)
+    def apply_template(self, template: Template, *others: Chain, name: str | None = None) -> Any:
+        """Applies ``template`` to this chain (and ``others``, for a template of several
+        inputs) as one step; every application shares the template's weights.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> tower = cn.template(name="tower").fully_connected(3)
+            >>> x = cn.input((4,))
+            >>> a, b = x.apply_template(tower), x.apply_template(tower)
+            >>> a.name, b.name, len(a.model().weights)
+            ('tower', 'tower_1', 2)
+        """
+        from chainnet._template import Template
+
+        if not isinstance(template, Template):
+            raise TypeError(f"apply_template() needs a cn.template(...), got {template!r}")
+        me = cast("Chain", self)
+        chains = (me, *as_chains(others, "apply_template(others)")) if others else (me,)
+        network = self.network  # type: ignore[attr-defined]
+        model = template._layer_for(chains, network, name)
+        if model.name in network and network.layer(model.name) is model:
+            node = network.next_name(model.name, name, method="apply_template")
+        else:
+            node = network.next_name(model.name, name or model.name, method="apply_template")
+        return Lowering((model,), others=chains[1:], node_name=node)

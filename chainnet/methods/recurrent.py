@@ -1,0 +1,200 @@
+"""Recurrent layers: ``lstm``, ``gru``, ``simple_rnn`` and ``bidirectional``.
+
+They take ``(batch, time, features)`` and honour masks, for instance from
+``embedding_lookup(..., mask_zero=True)``: padded steps are skipped. They keep Keras' own
+activations (a scope's ``activation="relu"`` does not reach them); for other cells apply a
+Keras layer with ``apply_layer``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from chainnet._registry import chain_method
+from chainnet.methods._common import (
+    InitializerLike,
+    RegularizerLike,
+    kernel_regularizer_for,
+)
+
+__all__ = ["RNN_CELLS", "RecurrentMethods"]
+
+RNN_CELLS: dict[str, type[keras.layers.Layer]] = {
+    "lstm": keras.layers.LSTM,
+    "gru": keras.layers.GRU,
+    "simple_rnn": keras.layers.SimpleRNN,
+}
+
+_HINT = (
+    "Recurrent layers take (batch, time, features): use embedding_lookup for token ids, "
+    "or expand_dims(-1) for one feature per step."
+)
+
+
+def _rnn(
+    kind: str,
+    method: str,
+    units: int,
+    *,
+    return_sequences: bool,
+    go_backwards: bool,
+    dropout: float,
+    recurrent_dropout: float,
+    kernel_initializer: InitializerLike,
+    recurrent_initializer: InitializerLike,
+    kernel_regularizer: RegularizerLike,
+    l2loss: float | None,
+    name: str | None,
+) -> keras.layers.Layer:
+    return RNN_CELLS[kind](
+        units,
+        return_sequences=return_sequences,
+        go_backwards=go_backwards,
+        dropout=dropout,
+        recurrent_dropout=recurrent_dropout,
+        kernel_initializer=kernel_initializer,
+        recurrent_initializer=recurrent_initializer,
+        kernel_regularizer=kernel_regularizer_for(method, l2loss, kernel_regularizer),
+        name=name,
+    )
+
+
+class RecurrentMethods:
+    """LSTM, GRU and simple RNN layers, one direction or both."""
+
+    __slots__ = ()
+
+    @chain_method(rank=3, rank_hint=_HINT)
+    def lstm(
+        self,
+        units: int,
+        *,
+        return_sequences: bool = False,
+        go_backwards: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        kernel_initializer: InitializerLike = "glorot_uniform",
+        recurrent_initializer: InitializerLike = "orthogonal",
+        kernel_regularizer: RegularizerLike = None,
+        l2loss: float | None = None,
+        name: str | None = None,
+    ) -> Any:
+        """A long short-term memory layer (``keras.layers.LSTM``): the last output, or every
+        step's with ``return_sequences=True``.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> x = cn.input((12, 8))
+            >>> x.lstm(16).shape, x.lstm(16, return_sequences=True).shape
+            ((None, 16), (None, 12, 16))
+        """
+        return _rnn(
+            "lstm", "lstm", units, return_sequences=return_sequences,
+            go_backwards=go_backwards, dropout=dropout, recurrent_dropout=recurrent_dropout,
+            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+            kernel_regularizer=kernel_regularizer, l2loss=l2loss, name=name,
+        )  # fmt: skip
+
+    @chain_method(rank=3, rank_hint=_HINT)
+    def gru(
+        self,
+        units: int,
+        *,
+        return_sequences: bool = False,
+        go_backwards: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        kernel_initializer: InitializerLike = "glorot_uniform",
+        recurrent_initializer: InitializerLike = "orthogonal",
+        kernel_regularizer: RegularizerLike = None,
+        l2loss: float | None = None,
+        name: str | None = None,
+    ) -> Any:
+        """A gated recurrent unit layer (``keras.layers.GRU``).
+
+        Examples:
+            >>> import chainnet as cn
+            >>> cn.input((12, 8)).gru(16).shape
+            (None, 16)
+        """
+        return _rnn(
+            "gru", "gru", units, return_sequences=return_sequences,
+            go_backwards=go_backwards, dropout=dropout, recurrent_dropout=recurrent_dropout,
+            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+            kernel_regularizer=kernel_regularizer, l2loss=l2loss, name=name,
+        )  # fmt: skip
+
+    @chain_method(rank=3, rank_hint=_HINT)
+    def simple_rnn(
+        self,
+        units: int,
+        *,
+        return_sequences: bool = False,
+        go_backwards: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        kernel_initializer: InitializerLike = "glorot_uniform",
+        recurrent_initializer: InitializerLike = "orthogonal",
+        kernel_regularizer: RegularizerLike = None,
+        l2loss: float | None = None,
+        name: str | None = None,
+    ) -> Any:
+        """A fully connected recurrent layer, ``h = tanh(W x + U h + b)``
+        (``keras.layers.SimpleRNN``).
+
+        Examples:
+            >>> import chainnet as cn
+            >>> cn.input((12, 8)).simple_rnn(16, return_sequences=True).shape
+            (None, 12, 16)
+        """
+        return _rnn(
+            "simple_rnn", "simple_rnn", units,
+            return_sequences=return_sequences, go_backwards=go_backwards, dropout=dropout,
+            recurrent_dropout=recurrent_dropout, kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer, kernel_regularizer=kernel_regularizer,
+            l2loss=l2loss, name=name,
+        )  # fmt: skip
+
+    @chain_method(rank=3, rank_hint=_HINT)
+    def bidirectional(
+        self,
+        units: int | keras.layers.Layer,
+        *,
+        cell: str = "lstm",
+        merge_mode: str | None = "concat",
+        return_sequences: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        kernel_initializer: InitializerLike = "glorot_uniform",
+        recurrent_initializer: InitializerLike = "orthogonal",
+        kernel_regularizer: RegularizerLike = None,
+        l2loss: float | None = None,
+        name: str | None = None,
+    ) -> Any:
+        """Runs a recurrent layer forwards and backwards (``keras.layers.Bidirectional``) and
+        merges both (``merge_mode``: ``"concat"``, ``"sum"``, ``"mul"``, ``"ave"``).
+
+        ``units`` with ``cell`` (``"lstm"``, ``"gru"``, ``"simple_rnn"``) makes the layer; a
+        Keras recurrent layer may be given instead of ``units``.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> x = cn.input((12, 8))
+            >>> x.bidirectional(16).shape, x.bidirectional(16, cell="gru", merge_mode="sum").shape
+            ((None, 32), (None, 16))
+        """
+        if isinstance(units, keras.layers.Layer):
+            forward = units
+        else:
+            if cell not in RNN_CELLS:
+                raise ValueError(f"cell must be one of {sorted(RNN_CELLS)}, got {cell!r}")
+            forward = _rnn(
+                cell, "bidirectional", units,
+                return_sequences=return_sequences, go_backwards=False, dropout=dropout,
+                recurrent_dropout=recurrent_dropout, kernel_initializer=kernel_initializer,
+                recurrent_initializer=recurrent_initializer,
+                kernel_regularizer=kernel_regularizer, l2loss=l2loss, name=cell,
+            )  # fmt: skip
+        return keras.layers.Bidirectional(forward, merge_mode=merge_mode, name=name)
