@@ -1,0 +1,133 @@
+"""The examples run end to end: a smoke run of each on the small fixture (a few steps), and the
+full runs with their accuracy bars (``pytest -m slow``, run by hand: they take minutes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+FIXTURE = ROOT / "tests" / "data" / "mnist-small"
+FULL_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+ACCURACY_LINE = re.compile(r"^test accuracy: (\d\.\d{4})$")
+
+#: The PNGs each example writes to --out.
+FIGURES = {
+    "mnist_mlp": ["history", "hidden_weights", "confusion_matrix"],
+    "mnist_cnn": ["history", "conv1_filters", "confusion_matrix", "misclassified"],
+    "mnist_pretty": [
+        "test_images",
+        "misclassified",
+        "confusion_matrix",
+        "conv1_filters",
+        "conv2_filters_channel0",
+        "conv2_filters_channel1",
+        "example_images",
+        "conv1_outputs_image1",
+        "conv1_outputs_image2",
+        "conv2_outputs_image1",
+        "conv2_outputs_image2",
+    ],
+    "api_tour": ["levels"],
+}
+
+
+def run_example(name: str, out: Path, *args: str, timeout: float) -> tuple[str, float]:
+    """Run ``examples/<name>.py --out out *args``; returns its output and the accuracy printed
+    on its last line (the test fails, showing the output, if it did not end that way)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg"}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / f"{name}.py"), "--out", str(out), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{name} exited with {result.returncode}:\n{output[-4000:]}"
+    lines = result.stdout.strip().splitlines()
+    match = ACCURACY_LINE.match(lines[-1]) if lines else None
+    assert match, f"{name} did not end with 'test accuracy: 0.xxxx':\n{result.stdout[-2000:]}"
+    return output, float(match.group(1))
+
+
+def check_outputs(name: str, out: Path) -> dict[str, Any]:
+    """Every figure is a non-empty PNG; the model and results.json are there."""
+    for figure in FIGURES[name]:
+        path = out / f"{figure}.png"
+        assert path.is_file(), f"{name} did not write {path.name}"
+        data = path.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name} is not a PNG"
+        assert len(data) > 2000, f"{path.name} is nearly empty ({len(data)} bytes)"
+    assert (out / f"{name}.keras").stat().st_size > 0
+    results: dict[str, Any] = json.loads((out / "results.json").read_text())
+    return results
+
+
+#: Extra options of each smoke run: the pretty CNN's 7 steps of 64 on the 200 images are 2
+#: whole epochs of 3 steps and 1 more, which exercises both parts of its iteration count.
+SMOKE_OPTIONS = {"mnist_pretty": ("--iterations", "7")}
+
+#: Lines each smoke run must print.
+EXPECTED_OUTPUT = {
+    "mnist_mlp": ["Total params: 50,890"],
+    "mnist_cnn": ["Total params: 469,514", "469,514 parameters, as in the article"],
+    "mnist_pretty": [
+        "Total params: 242,062",
+        "training: 7 iterations of 64 images = 2.2 epochs of 3 steps",
+        "Confusion Matrix:",
+    ],
+    "api_tour": [
+        "== 4. the Keras model",
+        "saved to .keras and loaded back with safe_mode=True: same predictions True",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_example_smoke(name: str, tmp_path: Path) -> None:
+    args = ("--smoke", "--data-dir", str(FIXTURE), "--verbose", "2", *SMOKE_OPTIONS.get(name, ()))
+    output, accuracy = run_example(name, tmp_path, *args, timeout=180)
+    results = check_outputs(name, tmp_path)
+    for line in EXPECTED_OUTPUT[name]:
+        assert line in output, f"{name} did not print {line!r}:\n{output[-3000:]}"
+    assert 0.0 <= accuracy <= 1.0
+    assert results["test_accuracy"] == accuracy
+    assert results["test_images"] == 200  # the fixture's test set
+    assert results["training_images"] == 200  # --smoke's --limit
+    if name == "mnist_pretty":
+        assert results["iterations"] == 7
+
+
+# -- the full runs: the accuracy bars of the reference workloads ------------------------------
+full_mnist = pytest.mark.skipif(
+    not (FULL_MNIST / "train-images-idx3-ubyte.gz").is_file(),
+    reason=f"the full MNIST is not in {FULL_MNIST}",
+)
+
+
+@pytest.mark.slow
+@full_mnist
+@pytest.mark.parametrize(
+    ("name", "bar", "timeout"),
+    [
+        ("mnist_mlp", 0.970, 20 * 60),  # 20 epochs; about 25 s on 2 cores
+        ("mnist_pretty", 0.985, 60 * 60),  # 10,000 iterations; about 4 minutes
+        ("mnist_cnn", 0.990, 3 * 60 * 60),  # 10 epochs; about half an hour
+    ],
+)
+def test_example_full_run_reaches_the_reference(
+    name: str, bar: float, timeout: float, tmp_path: Path
+) -> None:
+    _, accuracy = run_example(name, tmp_path, "--verbose", "2", timeout=timeout)
+    check_outputs(name, tmp_path)
+    assert accuracy >= bar, f"{name}: test accuracy {accuracy:.4f} < {bar}"
