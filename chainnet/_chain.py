@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from chainnet._errors import ChainError, call_site
+from chainnet._naming import has_automatic_name
 from chainnet._network import Network, Node, tensor_layer
 from chainnet._registry import Lowering
 from chainnet.methods import (
@@ -88,8 +89,14 @@ class Chain(
         ):
             object.__setattr__(self, slot, value)
 
+    # NumPy defers ``ndarray + chain`` to ``chain.__radd__`` instead of converting the chain.
+    __array_ufunc__ = None
+
     def __setattr__(self, key: str, value: Any) -> NoReturn:
         raise AttributeError(f"chains are immutable: cannot set {key!r}")
+
+    def __delattr__(self, key: str) -> NoReturn:
+        raise AttributeError(f"chains are immutable: cannot delete {key!r}")
 
     @classmethod
     def _start(
@@ -206,10 +213,14 @@ class Chain(
         return {p: v for p, v in all_variables.items() if p.startswith(prefixes)}
 
     def get_weights(self) -> dict[str, np.ndarray]:
-        """This step's weights as NumPy arrays by short name (``"kernel"``, ``"bias"``)."""
-        if not self._layers:
-            return {}
-        return self.network.get_weights(self._layers[0].name)
+        """This step's weights as NumPy arrays: the first layer's by short name (``"kernel"``,
+        ``"bias"``), those of its further layers (``batch_normalize=True``) by path
+        (``"conv2d_bn/gamma"``), the same set as :attr:`variables`."""
+        weights: dict[str, np.ndarray] = {}
+        for index, layer in enumerate(self._layers):
+            for key, value in self.network.get_weights(layer.name).items():
+                weights[key if index == 0 else f"{layer.name}/{key}"] = value
+        return weights
 
     # ----------------------------------------------------------------- outputs
     def model(self, name: str | None = None) -> keras.Model:
@@ -322,7 +333,8 @@ def wrap(value: Any, *, name: str | None = None) -> Chain:
                 "wrap the keras.Input and apply the layers to the chain instead."
             )
         network = Network("symbolic")
-        final = network.next_name("input", name or layers[0].name, method="wrap")
+        own = None if has_automatic_name(layers[0]) else layers[0].name
+        final = network.next_name("input", name or own, method="wrap")
         return Chain._start(network, value, final, "input", layers)
     try:
         tensor = value if tf.is_tensor(value) else tf.convert_to_tensor(value)

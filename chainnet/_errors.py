@@ -17,6 +17,9 @@ class ChainError(ValueError):
     """
 
     __module__ = "chainnet"
+    # Exception's own __init__ lets autograph re-raise a ChainError as itself inside
+    # tf.function instead of turning it into a StagingError.
+    __init__ = Exception.__init__
 
 
 def call_site() -> str:

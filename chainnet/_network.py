@@ -25,6 +25,7 @@ __all__ = ["Network", "Node"]
 
 Kind = Literal["symbolic", "eager", "graph"]
 _VALID_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +66,8 @@ class Network:
         self._owner: dict[str, str] = {}  # layer or node name -> node name
         self._inputs: list[str] = []
         self._merged_into: Network | None = None
-        self._models: dict[tuple[str, ...], keras.Model] = {}
+        # activations() models by requested names, with the step names of their inputs
+        self._models: dict[tuple[str, ...], tuple[keras.Model, list[str]]] = {}
 
     # ----------------------------------------------------------------- identity
     def root(self) -> Network:
@@ -120,12 +122,13 @@ class Network:
         except ChainError:
             raise
         except Exception as err:
-            text = str(err).strip()
+            text = _ANSI.sub("", str(err)).strip()
             if "tf.Variable" in text and "first call" in text:
                 text = (
-                    "layers with variables cannot be created inside a tf.function. Build the "
-                    "network once outside (cn.input(...) ... .model()) and call the model "
-                    "inside the tf.function."
+                    "layers with variables (weights, or the random-seed state of dropout) "
+                    "cannot be created inside a tf.function. Build the network once outside "
+                    "(cn.input(...) ... .model(), or a cn.template) and call it inside the "
+                    "tf.function."
                 )
             raise ChainError(
                 f"{method}() at layer {name!r} (input {chain.name!r} of shape {chain.shape}, "
@@ -375,9 +378,9 @@ class Network:
             needed = set(self.ancestors(wanted))
             in_names = [n for n in self._inputs if n in needed]
             model_inputs = [self._tensors[n] for n in in_names]
-            self._models[key] = keras.Model(model_inputs, [self._tensors[n] for n in wanted])
-        model = self._models[key]
-        in_names = [t.name for t in model.inputs]
+            model = keras.Model(model_inputs, [self._tensors[n] for n in wanted])
+            self._models[key] = (model, in_names)
+        model, in_names = self._models[key]
         feed = _arrange_inputs(inputs, in_names)
         count = len(feed[0])
         results: list[list[np.ndarray]] = [[] for _ in wanted]

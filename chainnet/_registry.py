@@ -12,13 +12,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Union, cast
 
 import keras
 
 from chainnet._errors import ChainError
+from chainnet._naming import snake_case
 
 if TYPE_CHECKING:
     from chainnet._chain import Chain
@@ -107,6 +107,7 @@ def _wrap(
     rank_hint: str | None,
     builtin: bool,
     names_itself: bool = False,
+    exclusive: tuple[frozenset[str], ...] = (),
 ) -> Callable[..., Chain]:
     sig = inspect.signature(fn)
     keywords = _defaultable_keywords(sig)
@@ -120,8 +121,9 @@ def _wrap(
         except TypeError as err:
             raise TypeError(f"{method_name}() on chain {self.name!r}: {err}") from None
         scoped = _scoped_defaults(method_name)
+        given = set(bound.arguments)
         for key in keywords:
-            if key not in bound.arguments and key in scoped:
+            if key not in given and key in scoped and not _spelled_otherwise(key, given, exclusive):
                 bound.arguments[key] = scoped[key]
         network = _merge_networks(self, bound.arguments.values())
         explicit = bound.arguments.get("name") if takes_name else None
@@ -138,6 +140,12 @@ def _wrap(
             return self._extend(method_name, name, result)
 
     return method
+
+
+def _spelled_otherwise(key: str, given: set[str], exclusive: tuple[frozenset[str], ...]) -> bool:
+    """Whether ``key`` is one spelling of an argument the caller gave under another spelling
+    (``rate`` / ``keep_prob``): then a defaults scope must not fill it."""
+    return any(key in group and given & group for group in exclusive)
 
 
 def _merge_networks(chain: Chain, arguments: Any) -> Any:
@@ -179,13 +187,16 @@ def chain_method(
     rank: int | tuple[int, ...] | None = None,
     rank_hint: str | None = None,
     names_itself: bool = False,
+    exclusive: Sequence[Sequence[str]] = (),
 ) -> Callable[[Callable[Concatenate[Any, P], Any]], Callable[Concatenate[Any, P], Chain]]:
     """Declares a built-in chain method; the decorated function returns the layer(s) to apply.
 
     ``rank`` checks the input's rank first (``rank_hint`` tells the user how to fix it).
     The function receives the final layer name in its ``name`` argument, unless
     ``names_itself``: then it gets the user's ``name`` (or ``None``) and returns a
-    :class:`Lowering` with ``node_name`` set.
+    :class:`Lowering` with ``node_name`` set. ``exclusive`` lists groups of keywords that
+    spell one argument two ways (``("rate", "keep_prob")``): once the caller gives one, a
+    defaults scope fills none of the others.
     """
 
     def decorate(fn: Callable[Concatenate[Any, P], Any]) -> Callable[Concatenate[Any, P], Chain]:
@@ -196,14 +207,10 @@ def chain_method(
             rank_hint=rank_hint,
             builtin=True,
             names_itself=names_itself,
+            exclusive=tuple(frozenset(group) for group in exclusive),
         )
 
     return decorate
-
-
-def _snake_case(text: str) -> str:
-    """``GaussianNoise`` -> ``gaussian_noise``."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text).lower()
 
 
 def _layer_factory(cls: type[keras.layers.Layer], method_name: str) -> Callable[..., Any]:
@@ -255,7 +262,7 @@ def register(fn: F | None = None, *, name: str | None = None, overwrite: bool = 
         from chainnet._chain import Chain
 
         is_layer_class = isinstance(func, type) and issubclass(func, keras.layers.Layer)
-        method_name = name or (_snake_case(func.__name__) if is_layer_class else func.__name__)
+        method_name = name or (snake_case(func.__name__) if is_layer_class else func.__name__)
         if not method_name.isidentifier() or method_name.startswith("_"):
             raise ChainError(f"register(): {method_name!r} is not a valid public method name.")
         if hasattr(Chain, method_name) and not overwrite:

@@ -24,13 +24,6 @@ def test_chains_are_immutable() -> None:
     assert x.shape == (None, 3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core awkwardness: _chain.py Chain defines __setattr__ but not __delattr__, so "
-        "`del chain._tensor` silently breaks an 'immutable' chain"
-    ),
-)
 def test_chain_attributes_cannot_be_deleted() -> None:
     x = cn.input((3,))
     with pytest.raises(AttributeError):

@@ -212,16 +212,6 @@ def test_scopes_are_isolated_per_asyncio_task() -> None:
     assert labels != sorted(labels)  # the tasks really interleaved
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=cn.ChainError,
-    reason=(
-        "core bug: rate and keep_prob are two spellings of one argument, but _registry.py "
-        "fills keep_prob from the scope although rate was given explicitly, and "
-        "methods/normalization.py:dropout then refuses 'both'; an explicit rate should win "
-        "over a scoped keep_prob (and vice versa)"
-    ),
-)
 def test_explicit_dropout_rate_wins_over_a_scoped_keep_prob() -> None:
     with cn.defaults(keep_prob=0.5):
         y = cn.input((4,)).dropout(0.25)

@@ -249,14 +249,6 @@ def test_l2loss_with_kernel_regularizer() -> None:
     assert_mentions(text, "conv2d()", "l2loss must be >= 0, got -1.0")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core awkwardness: methods/_common.py:kernel_regularizer_for raises ChainError itself, so "
-        "_network.py building() re-raises it without the layer name and input shape that every "
-        "other argument error carries; raising ValueError there would get the context"
-    ),
-)
 def test_l2loss_errors_name_the_layer() -> None:
     x = cn.input((4,), name="v")
     text = error_text(lambda: x.fully_connected(2, l2loss=-1.0, name="fc"))
@@ -389,19 +381,10 @@ def test_weights_inside_tf_function() -> None:
         "conv2d() at layer 'c'",
         "cannot be created inside a tf.function",
         "Build the network once outside",
-        "call the model inside",
+        "and call it inside the tf.function",
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core bug: _errors.py ChainError(ValueError) has ValueError's __init__, so autograph "
-        "(which re-raises only types whose __init__ is Exception.__init__ or known builtins) "
-        "turns it into a StagingError inside a normal @tf.function: `except cn.ChainError` misses "
-        "it. Fix: `class ChainError(ValueError): __init__ = Exception.__init__`"
-    ),
-)
 def test_chain_error_survives_autograph() -> None:
     @tf.function  # autograph on, as users write it
     def run(t: tf.Tensor) -> tf.Tensor:

@@ -22,7 +22,8 @@ OPERATORS = {
 class Arithmetic(keras.layers.Layer):
     """``x <op> y`` for two inputs, or ``x <op> constant`` (``constant <op> x`` if ``reverse``).
 
-    The constant is stored in the layer's config (as a nested list), so it saves with the model.
+    The constant is stored in the layer's config (as a nested list), so it saves with the model;
+    with a constant, both sides are cast to ``result_dtype`` (default: the input's dtype).
     """
 
     def __init__(
@@ -30,6 +31,7 @@ class Arithmetic(keras.layers.Layer):
         op: str,
         constant: Any = None,
         reverse: bool = False,
+        result_dtype: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -38,13 +40,15 @@ class Arithmetic(keras.layers.Layer):
         self.op = op
         self.constant = None if constant is None else np.asarray(constant).tolist()
         self.reverse = bool(reverse)
+        self.result_dtype = result_dtype
 
     def call(self, inputs: Any) -> Any:
         if self.constant is None:
             left, right = inputs
         else:
-            left = inputs
-            right = ops.cast(ops.convert_to_tensor(self.constant), left.dtype)
+            dtype = self.result_dtype or inputs.dtype
+            left = ops.cast(inputs, dtype)
+            right = ops.cast(ops.convert_to_tensor(self.constant), dtype)
             if self.reverse:
                 left, right = right, left
         return OPERATORS[self.op](left, right)
@@ -55,4 +59,5 @@ class Arithmetic(keras.layers.Layer):
             "op": self.op,
             "constant": self.constant,
             "reverse": self.reverse,
+            "result_dtype": self.result_dtype,
         }

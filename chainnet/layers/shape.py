@@ -98,9 +98,19 @@ class Squeeze(keras.layers.Layer):
         super().__init__(**kwargs)
         self.axis = axis if isinstance(axis, int) else [int(a) for a in axis]
 
+    def _axes(self, rank: int) -> list[int]:
+        axes = [self.axis] if isinstance(self.axis, int) else self.axis
+        return sorted(a % rank for a in axes)
+
     def call(self, inputs: Any) -> Any:
-        axis = self.axis if isinstance(self.axis, int) else tuple(self.axis)
-        return ops.squeeze(inputs, axis=axis)
+        axes = self._axes(len(inputs.shape))
+        if not axes:  # nothing to remove: never let squeeze() drop a batch of one
+            return inputs
+        return ops.squeeze(inputs, axis=tuple(axes))
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        drop = set(self._axes(len(input_shape)))
+        return tuple(d for i, d in enumerate(input_shape) if i not in drop)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}

@@ -7,8 +7,6 @@ from typing import Any, Union
 
 import keras
 
-from chainnet._errors import ChainError
-
 __all__ = [
     "ActivationLike",
     "BatchNormLike",
@@ -36,12 +34,12 @@ def kernel_regularizer_for(
     if l2loss is None:
         return kernel_regularizer
     if kernel_regularizer is not None:
-        raise ChainError(
-            f"{method}(): pass l2loss= or kernel_regularizer=, not both "
-            f"(got l2loss={l2loss!r} and kernel_regularizer={kernel_regularizer!r})."
+        raise ValueError(
+            "pass l2loss= or kernel_regularizer=, not both "
+            f"(got l2loss={l2loss!r} and kernel_regularizer={kernel_regularizer!r})"
         )
     if l2loss < 0:
-        raise ChainError(f"{method}(): l2loss must be >= 0, got {l2loss!r}.")
+        raise ValueError(f"l2loss must be >= 0, got {l2loss!r}")
     return keras.regularizers.L2(l2loss / 2.0)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from chainnet._registry import Lowering, chain_method
 from chainnet.layers.arithmetic import Arithmetic
@@ -46,15 +47,40 @@ def _lower(chain: Any, op: str, other: Any, reverse: bool, name: str | None) -> 
         raise TypeError(
             f"cannot {op} a chain and a symbolic Keras tensor; wrap it first: cn.wrap(tensor)"
         )
+    if tf.is_tensor(other) and not tf.executing_eagerly():
+        # a graph tensor inside tf.function has no value to bake in: it becomes an operand
+        return _lower(chain, op, _graph_operand(chain, other, op), reverse, name)
     constant = np.asarray(other)
-    if constant.dtype == object:
-        raise TypeError(f"cannot {op} a chain and {type(other).__name__} {other!r}")
+    if constant.dtype.kind not in "biuf":
+        raise TypeError(
+            f"cannot {op} a chain and {type(other).__name__} {other!r}: constants must be "
+            f"numbers (bool, int or float), got dtype {constant.dtype}"
+        )
     if broadcast_shape(chain.shape, constant.shape) is None:
         raise ValueError(
             f"cannot {op} shape {chain.shape} ({chain.name!r}) and a constant of shape "
             f"{constant.shape}: they do not broadcast"
         )
-    return Arithmetic(op, constant=constant, reverse=reverse, name=name)
+    result = _result_dtype(chain.dtype, constant)
+    return Arithmetic(op, constant=constant, reverse=reverse, result_dtype=result, name=name)
+
+
+def _result_dtype(chain_dtype: str, constant: np.ndarray) -> str:
+    """A float constant on an int chain gives floats (``floatx``); otherwise the chain's dtype
+    wins, so ``float32_chain * np.ones(3)`` (float64) stays float32."""
+    if constant.dtype.kind == "f" and "float" not in chain_dtype:
+        return keras.config.floatx()
+    return chain_dtype
+
+
+def _graph_operand(chain: Any, tensor: Any, op: str) -> Any:
+    """A graph tensor as a chain of ``chain``'s network (inside ``tf.function``)."""
+    from chainnet._chain import wrap
+
+    network = chain.network
+    operand = wrap(tensor, name=network.next_name(f"{op}_operand", None, method=op))
+    network.merge(operand.network)
+    return operand
 
 
 class ArithmeticMethods:

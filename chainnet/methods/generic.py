@@ -9,23 +9,33 @@ from typing import Any
 
 import keras
 
+from chainnet._naming import has_automatic_name, snake_case
 from chainnet._registry import Lowering, chain_method
 
 __all__ = ["GenericMethods"]
 
 
-def _as_keyword_arguments(fn: Callable[..., Any], args: tuple[Any, ...]) -> dict[str, Any] | None:
-    """Positional extras of ``fn(x, *args)`` as keywords, when ``fn``'s signature allows it."""
+def _as_keyword_arguments(fn: Callable[..., Any], args: tuple[Any, ...]) -> dict[str, Any]:
+    """Positional extras of ``fn(x, *args)`` as keywords, so that the step saves its arguments.
+
+    Raises ``TypeError`` when ``fn``'s signature cannot name them (``*args``, builtins).
+    """
     if not args:
         return {}
     try:
-        bound = inspect.signature(fn).bind_partial(None, *args)
-    except (TypeError, ValueError):
-        return None
+        signature = inspect.signature(fn)
+        bound = signature.bind_partial(None, *args)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"cannot bind the extra positional arguments {args!r} to {fn!r} by name ({err}); "
+            "pass them as keywords, so that the step can be saved and loaded"
+        ) from None
     names = list(bound.arguments)[1:]
-    params = inspect.signature(fn).parameters
-    if any(params[n].kind is inspect.Parameter.VAR_POSITIONAL for n in names):
-        return None
+    if any(signature.parameters[n].kind is inspect.Parameter.VAR_POSITIONAL for n in names):
+        raise TypeError(
+            f"{getattr(fn, '__name__', fn)!r} takes *args: a step cannot save extra positional "
+            "arguments for it; wrap it in a function with named parameters"
+        )
     return {n: bound.arguments[n] for n in names}
 
 
@@ -41,9 +51,11 @@ class GenericMethods:
         """Runs ``fn(x, *args, **kwargs)`` as a layer: raw TensorFlow or ``keras.ops`` code.
 
         It works on symbolic chains too (the output shape is inferred by tracing ``fn``).
-        The step is a ``keras.layers.Lambda``: a model holding it loads back with
-        ``keras.models.load_model(path, safe_mode=False)``, and ``fn`` must be importable
-        (a module-level function, registered with ``keras.saving.register_keras_serializable``).
+        The step is a ``keras.layers.Lambda`` that saves ``fn`` by reference and the extra
+        arguments by value. To load such a model: a function registered with
+        ``keras.saving.register_keras_serializable`` loads with the default ``safe_mode=True``;
+        a ``lambda`` is saved as bytecode and loads only with ``safe_mode=False``; an
+        unregistered function cannot be found at load time.
 
         Examples:
             >>> import tensorflow as tf, chainnet as cn
@@ -55,13 +67,6 @@ class GenericMethods:
         if not callable(fn):
             raise TypeError(f"apply(fn) needs a callable, got {type(fn).__name__} {fn!r}")
         arguments = _as_keyword_arguments(fn, args)
-        if arguments is None:
-            positional = args
-
-            def call(x: Any, **kw: Any) -> Any:
-                return fn(x, *positional, **kw)
-
-            return keras.layers.Lambda(call, arguments=dict(kwargs), name=name)
         return keras.layers.Lambda(fn, arguments={**arguments, **kwargs}, name=name)
 
     @chain_method(names_itself=True)
@@ -69,8 +74,10 @@ class GenericMethods:
         """Applies any Keras layer (or model) as one step.
 
         The step takes ``name`` if given (the layer must be new, so that it can be renamed),
-        else the layer's own name. Applying the same layer object again shares its weights;
-        that step gets the layer's name with ``_1``, ``_2``, ...
+        else the name you gave the layer. A layer Keras named itself (``Dense(3)`` is
+        ``dense_7`` after seven others) is renamed from the network's own counter (``dense``,
+        ``dense_1``, ...), so the same code always gives the same names. Applying the same
+        layer object again shares its weights; that step gets the layer's name with ``_1``, ...
 
         Examples:
             >>> import keras, chainnet as cn
@@ -96,5 +103,10 @@ class GenericMethods:
         if layer.name in network and network.layer(layer.name) is layer:
             shared = network.next_name(layer.name, None, method="apply_layer")
             return Lowering((layer,), node_name=shared)
+        if not layer.built and has_automatic_name(layer):
+            layer.name = network.next_name(
+                snake_case(type(layer).__name__), None, method="apply_layer"
+            )
+            return Lowering((layer,), node_name=layer.name)
         node = network.next_name(layer.name, layer.name, method="apply_layer")
         return Lowering((layer,), node_name=node)

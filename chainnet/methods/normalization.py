@@ -60,7 +60,7 @@ class NormalizationMethods:
             axis=axis, epsilon=epsilon, center=center, scale=scale, name=name
         )
 
-    @chain_method()
+    @chain_method(exclusive=[("rate", "keep_prob")])
     def dropout(
         self,
         rate: float | None = None,

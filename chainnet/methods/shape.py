@@ -42,7 +42,11 @@ def parse_reshape_spec(spec: str | Sequence[int | str]) -> list[int | str]:
                     f"got {char!r} in {spec!r}"
                 )
         return items
-    return [item if isinstance(item, str) else int(item) for item in spec]
+    items = list(spec)
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise ValueError(f"spec items must be ints, '_' or '*'; got {item!r} in {list(spec)!r}")
+    return [item if isinstance(item, str) else int(item) for item in items]
 
 
 class ShapeMethods:
@@ -79,7 +83,8 @@ class ShapeMethods:
 
     @chain_method()
     def squeeze(self, axis: int | Sequence[int] | None = None, *, name: str | None = None) -> Any:
-        """Removes size-1 dimensions: ``axis``, or every size-1 dimension but the batch.
+        """Removes size-1 dimensions: ``axis``, or every size-1 dimension but the batch
+        (none at all when there is none: the step is then the identity).
 
         Examples:
             >>> import chainnet as cn

@@ -197,42 +197,17 @@ def test_arithmetic_constant_is_saved_in_the_config(tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded(np.ones((1, 2))), [[3.0, -1.0]])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core bug: Arithmetic.call (layers/arithmetic.py) casts the constant to the chain's "
-        "dtype, so an int32 "
-        "chain + 0.5 silently adds int(0.5) = 0; it should promote (keras.backend.result_type) "
-        "as ops.add does, or refuse"
-    ),
-)
 def test_int_chain_plus_fraction_does_not_truncate_the_constant() -> None:
     y = cn.input((2,), dtype="int32") + 0.5
     out = np.asarray(y.model()(np.array([[1, 2]], "int32")))
     np.testing.assert_allclose(out, [[1.5, 2.5]])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core awkwardness: Chain has __array__ but no __array_ufunc__ = None, so numpy handles "
-        "ndarray + chain itself: it raises 'numpy(): chain is symbolic' for a symbolic chain (and "
-        "returns a bare ndarray for an eager one) instead of calling chain.__radd__"
-    ),
-)
 def test_numpy_array_on_the_left_of_a_symbolic_chain() -> None:
     y = np.ones(3, "float32") + cn.input((3,))
     assert isinstance(y, cn.Chain) and y.method == "add"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "core bug: methods/arithmetic.py:_lower accepts a string constant (np.asarray('a') is not "
-        "of dtype object); the step builds and fails only when the model runs"
-    ),
-)
 def test_string_constant_is_refused_when_building() -> None:
     try:
         cn.input((3,)) + "a"
@@ -251,15 +226,6 @@ def test_graph_chains_combine_inside_tf_function() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=cn.ChainError,
-    reason=(
-        "core awkwardness: methods/arithmetic.py:_lower turns any non-chain operand into a NumPy "
-        "constant, so graph chain + graph tensor inside tf.function fails with 'Cannot convert a "
-        "symbolic tf.Tensor to a numpy array'; it could wrap the tensor (cn.wrap) or say so"
-    ),
-)
 def test_graph_chain_plus_graph_tensor() -> None:
     @tf.function(autograph=False)
     def run(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:

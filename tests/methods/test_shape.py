@@ -263,28 +263,12 @@ def test_reshape_rest_into_the_batch_moves_data() -> None:
     np.testing.assert_array_equal(y.model()(data), data.reshape(8, 3))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core bug: ShapeMethods.squeeze (methods/shape.py) accepts an unknown (None) axis, "
-        "but "
-        "layers/shape.py Squeeze has no compute_output_shape, so Keras' symbolic squeeze refuses it"
-    ),
-)
 def test_squeeze_of_an_unknown_dimension() -> None:
     y = cn.input((None, 3)).squeeze(1)
     assert y.shape == (None, 3)
     np.testing.assert_array_equal(y.model()(np.ones((2, 1, 3), "float32")), np.ones((2, 3)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core bug: squeeze() on a shape with no size-1 dimension builds Squeeze(axis=[]); "
-        "ops.squeeze(axis=()) fails symbolically and squeezes every size-1 dimension (the batch "
-        "too) eagerly"
-    ),
-)
 def test_squeeze_with_nothing_to_squeeze_keeps_the_batch() -> None:
     eager = cn.wrap(np.ones((1, 3), "float32")).squeeze()
     assert eager.shape == (1, 3)
