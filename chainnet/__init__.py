@@ -19,6 +19,7 @@ from chainnet._sequential import SequentialBuilder
 from chainnet._template import Template, template
 from chainnet.losses import regularization_loss, total_loss
 from chainnet.methods.heads import SoftmaxResult
+from chainnet.training import Trainer, fit
 
 __version__ = "0.1.0"
 
@@ -32,8 +33,10 @@ __all__ = [
     "SequentialBuilder",
     "SoftmaxResult",
     "Template",
+    "Trainer",
     "current_defaults",
     "defaults",
+    "fit",
     "input",
     "losses",
     "model",

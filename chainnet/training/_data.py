@@ -1,0 +1,255 @@
+"""In-memory training data: what the fast path accepts, and its conversion to tensors."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+__all__ = [
+    "Arrays",
+    "default_max_bytes",
+    "epoch_order",
+    "is_nested",
+    "not_in_memory_reason",
+    "prepare_arrays",
+    "split_validation",
+]
+
+#: A nest (array, list/tuple or dict of arrays) of NumPy arrays; None where absent.
+Nest = Any
+
+
+def default_max_bytes() -> int:
+    """A quarter of the machine's physical memory (4 GiB when it cannot be told)."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30
+    return max(int(total) // 4, 1 << 30)
+
+
+def _is_leaf_array(value: Any) -> bool:
+    return isinstance(value, (np.ndarray, tf.Tensor, tf.Variable)) or (
+        hasattr(value, "__array__") and hasattr(value, "shape") and not isinstance(value, Mapping)
+    )
+
+
+def not_in_memory_reason(value: Any, name: str) -> str | None:
+    """Why ``value`` cannot be used by the in-graph path (None when it can).
+
+    Examples:
+        >>> import numpy as np
+        >>> not_in_memory_reason(np.zeros((3, 2)), "x") is None
+        True
+        >>> not_in_memory_reason(iter([1]), "x")
+        'x is a list_iterator, not arrays in memory'
+    """
+    if value is None:
+        return None
+    if isinstance(value, tf.data.Dataset):
+        return f"{name} is a tf.data.Dataset"
+    if isinstance(value, keras.utils.PyDataset):
+        return f"{name} is a keras.utils.PyDataset"
+    if isinstance(value, (tf.SparseTensor, tf.RaggedTensor)):
+        return f"{name} is a {type(value).__name__}"
+    if isinstance(value, np.memmap):
+        return f"{name} is a numpy.memmap (read lazily from disk)"
+    if type(value).__module__.startswith("scipy.sparse"):
+        return f"{name} is a scipy sparse matrix"
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            reason = not_in_memory_reason(item, f"{name}[{key!r}]")
+            if reason:
+                return reason
+        return None
+    if isinstance(value, (list, tuple)):
+        if any(_is_leaf_array(v) or isinstance(v, (list, tuple, Mapping)) for v in value):
+            for i, item in enumerate(value):
+                reason = not_in_memory_reason(item, f"{name}[{i}]")
+                if reason:
+                    return reason
+        return None
+    if _is_leaf_array(value) or isinstance(value, (int, float, np.number)):
+        return None
+    return f"{name} is a {type(value).__name__}, not arrays in memory"
+
+
+def _to_numpy_nest(value: Any) -> Nest:
+    """Lists of numbers become one array; lists/tuples/dicts of arrays stay nests."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return {k: _to_numpy_nest(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and any(
+        _is_leaf_array(v) or isinstance(v, Mapping) for v in value
+    ):
+        items = [_to_numpy_nest(v) for v in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    if isinstance(value, (tf.Tensor, tf.Variable)):
+        return value  # keep tensors where they are (no round trip through host memory)
+    return np.asarray(value)
+
+
+def _leaves(nest: Nest, path: str) -> list[tuple[str, Any]]:
+    if nest is None:
+        return []
+    if isinstance(nest, Mapping):
+        return [leaf for k, v in nest.items() for leaf in _leaves(v, f"{path}[{k!r}]")]
+    if isinstance(nest, (list, tuple)):
+        return [leaf for i, v in enumerate(nest) for leaf in _leaves(v, f"{path}[{i}]")]
+    return [(path, nest)]
+
+
+def _map(fn: Any, nest: Nest) -> Nest:
+    if nest is None:
+        return None
+    if isinstance(nest, Mapping):
+        return {k: _map(fn, v) for k, v in nest.items()}
+    if isinstance(nest, tuple):
+        return tuple(_map(fn, v) for v in nest)
+    if isinstance(nest, list):
+        return [_map(fn, v) for v in nest]
+    return fn(nest)
+
+
+def _length(path: str, array: Any) -> int:
+    shape = tuple(array.shape)
+    if not shape:
+        raise ValueError(
+            f"{path} is a scalar (shape ()): expected an array whose first axis is the samples"
+        )
+    return int(shape[0])
+
+
+def _nbytes(array: Any) -> int:
+    if isinstance(array, np.ndarray):
+        return int(array.nbytes)
+    return int(np.prod(array.shape)) * tf.as_dtype(array.dtype).size
+
+
+@dataclass
+class Arrays:
+    """Training (or validation) data as nests of NumPy arrays / tensors, all of ``num_samples``."""
+
+    x: Nest
+    y: Nest
+    sample_weight: Nest
+    num_samples: int
+
+    @property
+    def nbytes(self) -> int:
+        leaves = _leaves((self.x, self.y, self.sample_weight), "data")
+        return sum(_nbytes(a) for _, a in leaves)
+
+    def head(self, count: int) -> tuple[Nest, Nest, Nest]:
+        """The first ``count`` samples (for building the model and its metrics)."""
+        return tuple(  # type: ignore[return-value]
+            _map(lambda a: a[:count], part) for part in (self.x, self.y, self.sample_weight)
+        )
+
+    def tensors(self) -> tuple[Nest, Nest, Nest]:
+        """Everything as tensors (floats in ``keras.config.floatx()``, as ``model.fit`` does)."""
+        floatx = keras.config.floatx()
+
+        def convert(a: Any) -> tf.Tensor:
+            if isinstance(a, (tf.Tensor, tf.Variable)):
+                tensor = tf.convert_to_tensor(a)
+            else:
+                tensor = tf.convert_to_tensor(np.ascontiguousarray(a))
+            if tensor.dtype.is_floating and tensor.dtype.name != floatx:
+                tensor = tf.cast(tensor, floatx)
+            return tensor
+
+        return tuple(  # type: ignore[return-value]
+            _map(convert, part) for part in (self.x, self.y, self.sample_weight)
+        )
+
+
+def prepare_arrays(x: Any, y: Any, sample_weight: Any, *, what: str = "training data") -> Arrays:
+    """Check that every array of ``x``, ``y`` and ``sample_weight`` holds the same number of
+    samples, and replicate a single ``sample_weight`` over several outputs, as ``model.fit`` does.
+
+    Examples:
+        >>> import numpy as np
+        >>> prepare_arrays(np.zeros((4, 2)), np.zeros(4), None).num_samples
+        4
+    """
+    if x is None:
+        raise ValueError(f"x is None: expected the input arrays of the {what}")
+    xs, ys, sws = _to_numpy_nest(x), _to_numpy_nest(y), _to_numpy_nest(sample_weight)
+    if sws is not None and is_nested(ys) and not is_nested(sws):
+        single = sws  # one weight array for every output, as model.fit does
+        sws = _map(lambda _: single, ys)
+    lengths = [
+        (path, _length(path, arr))
+        for name, part in (("x", xs), ("y", ys), ("sample_weight", sws))
+        for path, arr in _leaves(part, name)
+    ]
+    counts = {n for _, n in lengths}
+    if len(counts) > 1:
+        listing = ", ".join(f"{path} has {n}" for path, n in lengths)
+        raise ValueError(
+            f"The {what} arrays must all hold the same number of samples (first axis); "
+            f"got {listing}."
+        )
+    num = lengths[0][1]
+    if num == 0:
+        raise ValueError(f"The {what} is empty: x holds 0 samples.")
+    return Arrays(xs, ys, sws, num)
+
+
+def split_validation(data: Arrays, validation_split: float) -> tuple[Arrays, Arrays]:
+    """Keep the last ``validation_split`` of the samples apart, before any shuffling (as
+    ``model.fit`` does).
+
+    Examples:
+        >>> import numpy as np
+        >>> train, val = split_validation(prepare_arrays(np.arange(10), None, None), 0.2)
+        >>> train.num_samples, val.x.tolist()
+        (8, [8, 9])
+    """
+    if not 0.0 < validation_split < 1.0:
+        raise ValueError(f"validation_split must be in (0, 1): got {validation_split!r}")
+    cut = math.floor(data.num_samples * (1.0 - validation_split))
+    if cut in (0, data.num_samples):
+        raise ValueError(
+            f"validation_split={validation_split} leaves {cut} of {data.num_samples} samples for "
+            "training: one of the two parts would be empty."
+        )
+
+    def part(start: int, stop: int) -> Arrays:
+        x, y, sw = (_map(lambda a: a[start:stop], p) for p in (data.x, data.y, data.sample_weight))
+        return Arrays(x, y, sw, stop - start)
+
+    return part(0, cut), part(cut, data.num_samples)
+
+
+def epoch_order(num_samples: int, seed: int, epoch: int, shuffle: bool = True) -> tf.Tensor:
+    """The sample order of one epoch: a stateless shuffle keyed by ``(seed, epoch)``.
+
+    The same seed gives the same order on every machine and in every run.
+
+    Examples:
+        >>> sorted(epoch_order(5, seed=1, epoch=0).numpy().tolist())
+        [0, 1, 2, 3, 4]
+        >>> epoch_order(4, seed=1, epoch=0, shuffle=False).numpy().tolist()
+        [0, 1, 2, 3]
+    """
+    dtype = tf.int32 if num_samples < 2**31 else tf.int64
+    order = tf.range(num_samples, dtype=dtype)
+    if not shuffle:
+        return order
+    key = tf.constant([seed % 2**63, epoch], dtype=tf.int64)
+    return tf.random.experimental.stateless_shuffle(order, seed=key)
+
+
+def is_nested(value: Any) -> bool:
+    """Whether ``value`` is a list, tuple or dict (of arrays)."""
+    return isinstance(value, (list, tuple, Mapping))

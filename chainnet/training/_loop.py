@@ -1,0 +1,309 @@
+"""The compiled programs: many training (or evaluation) steps inside one ``tf.function``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+__all__ = ["Programs"]
+
+Batch = tuple[Any, Any, Any]
+
+
+def _gather(data: Any, index: tf.Tensor) -> Any:
+    """The samples ``index`` of every tensor in the nest ``data`` (None stays None)."""
+    if data is None:
+        return None
+    if isinstance(data, dict):
+        return {k: _gather(v, index) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return type(data)(_gather(v, index) for v in data)
+    return tf.gather(data, index)
+
+
+def _first_leaf(x: Any) -> tf.Tensor:
+    return next(t for t in tf.nest.flatten(x) if t is not None)
+
+
+def _overrides(model: keras.Model, name: str) -> bool:
+    return getattr(type(model), name) is not getattr(keras.Model, name)
+
+
+class Programs:
+    """``tf.function``s that run a run of steps of one epoch over tensors held in memory.
+
+    ``train(data, order, start, stop, batch_size, tail, defer)`` runs the steps ``start..stop-1``
+    of the epoch whose sample order is ``order`` (batch ``i`` is
+    ``order[i*batch_size:(i+1)*batch_size]``, gathered in-graph), then, when ``tail`` is true, the
+    smaller last batch. ``evaluate(data, order, batch_size, tail, defer)`` runs every evaluation
+    step. Both update the model's metric objects. With ``defer`` the predictions and losses of
+    the run are kept in ``TensorArray``s and the metrics are updated once at its end, on all of
+    its samples (same values: see :meth:`can_defer`), which saves many small ops per step. Under
+    a ``MirroredStrategy`` each batch is split across the replicas inside the graph.
+
+    Example:
+        >>> import keras, numpy as np, tensorflow as tf
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> data = (tf.ones((8, 2)), tf.zeros((8, 1)), None)
+        >>> Programs(model).train(data, tf.range(8), 0, 2, 4, False, False)
+        >>> int(model.optimizer.iterations)
+        2
+    """
+
+    #: At most this many predicted values are kept for one deferred metric update.
+    defer_budget = 1 << 24
+
+    def __init__(
+        self,
+        model: keras.Model,
+        strategy: tf.distribute.Strategy | None = None,
+        jit_compile: bool = False,
+    ) -> None:
+        self.model = model
+        self.strategy = strategy
+        self.custom_train_step = _overrides(model, "train_step")
+        self.custom_test_step = _overrides(model, "test_step")
+        self.custom_metrics = _overrides(model, "compute_metrics")
+        # Keras weights each batch's per-output loss (multi-output models) by the batch's static
+        # size, which is unknown in model.fit/evaluate: each batch counts once. Do the same.
+        self.dynamic_batch = bool(getattr(getattr(model, "_compile_loss", None), "metrics", None))
+        self._output_spec: Any = None
+        self.train = tf.function(self._train, jit_compile=jit_compile, reduce_retracing=True)
+        self.evaluate = tf.function(self._evaluate, jit_compile=jit_compile, reduce_retracing=True)
+
+    def can_defer(self, x_head: Any, samples: int) -> bool:
+        """Whether metric updates can wait for the end of a run of ``samples`` samples.
+
+        True when nothing custom runs per step (no custom ``train_step``/``test_step``/
+        ``compute_metrics``, no ``tf.distribute`` strategy), every compiled metric is a Keras
+        built-in (those accumulate per-sample values, so one update on all samples equals one
+        update per batch), no layer makes masks, and the run's predictions fit
+        :attr:`defer_budget`.
+        """
+        model = self.model
+        if self.strategy is not None or self.custom_train_step or self.custom_test_step:
+            return False
+        if self.custom_metrics or not _builtin_metrics(model) or _makes_masks(model):
+            return False
+        if self._output_spec is None:
+            try:
+                spec = model.compute_output_spec(_symbolic(x_head))
+            except Exception:  # noqa: BLE001 - any failure just means no deferral
+                return False
+            self._output_spec = spec
+        shapes = [tuple(t.shape[1:]) for t in tf.nest.flatten(self._output_spec)]
+        if any(None in shape for shape in shapes):
+            return False
+        return samples * sum(int(np.prod(shape)) for shape in shapes) <= self.defer_budget
+
+    # -- the loops ---------------------------------------------------------------------------
+    def _train(
+        self,
+        data: Batch,
+        order: tf.Tensor,
+        start: tf.Tensor,
+        stop: tf.Tensor,
+        batch_size: int,
+        tail: bool,
+        defer: bool,
+    ) -> None:
+        full = tf.size(order) // batch_size
+        batches = tf.reshape(order[: full * batch_size], [-1, batch_size])
+        if defer:
+            self._deferred(self._train_batch, data, batches, start, stop, batch_size)
+        else:
+            for i in tf.range(start, stop):
+                self._run(self._train_batch, data, batches[i])
+        if tail:
+            self._run(self._train_batch, data, order[full * batch_size :])
+
+    def _evaluate(
+        self, data: Batch, order: tf.Tensor, batch_size: int, tail: bool, defer: bool
+    ) -> None:
+        full = tf.size(order) // batch_size
+        batches = tf.reshape(order[: full * batch_size], [-1, batch_size])
+        if defer:
+            self._deferred(self._test_batch, data, batches, tf.constant(0), full, batch_size)
+        else:
+            for i in tf.range(full):
+                self._run(self._test_batch, data, batches[i])
+        if tail:
+            self._run(self._test_batch, data, order[full * batch_size :])
+
+    def _deferred(
+        self,
+        step: Callable[..., Any],
+        data: Batch,
+        batches: tf.Tensor,
+        start: tf.Tensor,
+        stop: tf.Tensor,
+        batch_size: int,
+    ) -> None:
+        """Steps ``start..stop-1`` keeping predictions and losses; then one metric update."""
+        model = self.model
+        count = stop - start
+        flat_spec = tf.nest.flatten(self._output_spec)
+        predictions = [
+            tf.TensorArray(t.dtype, size=count, element_shape=(batch_size, *t.shape[1:]))
+            for t in flat_spec
+        ]
+        losses = tf.TensorArray(tf.float32, size=count, element_shape=())
+
+        def body(i: tf.Tensor, predictions: list[Any], losses: Any) -> tuple[Any, ...]:
+            index = batches[i]
+            if self.dynamic_batch:
+                index = tf.raw_ops.PlaceholderWithDefault(input=index, shape=[None])
+            y_pred, loss = step(data, index, defer=True)
+            predictions = [
+                array.write(i - start, value)
+                for array, value in zip(predictions, tf.nest.flatten(y_pred))
+            ]
+            return i + 1, predictions, losses.write(i - start, tf.cast(loss, tf.float32))
+
+        _, predictions, losses = tf.while_loop(
+            lambda i, *_: i < stop, body, [start, predictions, losses]
+        )
+        _, y, sample_weight = _gather(
+            (None, data[1], data[2]), tf.reshape(batches[start:stop], [-1])
+        )
+        tracker = getattr(model, "_loss_tracker", None)
+        if tracker is not None:
+            tracker.update_state(losses.stack(), sample_weight=tf.fill([count], batch_size))
+        compiled = getattr(model, "_compile_metrics", None)
+        if compiled is not None:
+            y_pred = tf.nest.pack_sequence_as(
+                self._output_spec, [array.concat() for array in predictions]
+            )
+            compiled.update_state(y, y_pred, sample_weight)
+
+    # -- one step (plain graph code, like Keras's own train_step: no autograph) ----------------
+    @tf.autograph.experimental.do_not_convert
+    def _run(self, step: Callable[..., Any], data: Batch, index: tf.Tensor) -> None:
+        if self.dynamic_batch:
+            index = tf.raw_ops.PlaceholderWithDefault(input=index, shape=[None])
+        if self.strategy is None:
+            step(data, index)
+        else:
+            self.strategy.run(lambda d, i: step(d, _replica_share(i)), args=(data, index))
+
+    @tf.autograph.experimental.do_not_convert
+    def _train_batch(self, data: Batch, index: tf.Tensor, defer: bool = False) -> Any:
+        model = self.model
+        x, y, sample_weight = _gather(data, index)
+        if self.custom_train_step:
+            model.train_step(keras.utils.pack_x_y_sample_weight(x, y, sample_weight))
+            return None
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=True) if _has_training_arg(model) else model(x)
+            loss = _compute_loss(model, x, y, y_pred, sample_weight, training=True)
+            if not defer:
+                _track_loss(model, loss, x)
+            scaled = model.optimizer.scale_loss(loss)
+        weights = model.trainable_weights
+        if weights:
+            gradients = tape.gradient(scaled, weights)
+            model.optimizer.apply_gradients(zip(gradients, weights))
+        if defer:
+            return y_pred, loss
+        self._update_metrics(x, y, y_pred, sample_weight)
+        return None
+
+    @tf.autograph.experimental.do_not_convert
+    def _test_batch(self, data: Batch, index: tf.Tensor, defer: bool = False) -> Any:
+        model = self.model
+        x, y, sample_weight = _gather(data, index)
+        if self.custom_test_step:
+            model.test_step(keras.utils.pack_x_y_sample_weight(x, y, sample_weight))
+            return None
+        y_pred = model(x, training=False) if _has_training_arg(model) else model(x)
+        loss = _compute_loss(model, x, y, y_pred, sample_weight, training=False)
+        if defer:
+            return y_pred, loss
+        _track_loss(model, loss, x)
+        self._update_metrics(x, y, y_pred, sample_weight)
+        return None
+
+    def _update_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any) -> None:
+        model = self.model
+        if self.custom_metrics:
+            model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+        elif getattr(model, "_compile_metrics", None) is not None:
+            model._compile_metrics.update_state(y, y_pred, sample_weight)
+
+
+def _symbolic(x: Any) -> Any:
+    if x is None:
+        return None
+    if isinstance(x, dict):
+        return {k: _symbolic(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_symbolic(v) for v in x)
+    return keras.KerasTensor((None, *x.shape[1:]), dtype=keras.backend.standardize_dtype(x.dtype))
+
+
+def _builtin_metrics(model: keras.Model) -> bool:
+    """Every compiled metric is a Keras built-in (a class, or a wrapper of a Keras function)."""
+    compiled = getattr(model, "_compile_metrics", None)
+    if compiled is None:
+        return True
+    if not getattr(compiled, "built", False):
+        return False
+    for metric in compiled.metrics:
+        if not type(metric).__module__.startswith("keras."):
+            return False
+        fn = getattr(metric, "_fn", None)
+        if fn is not None and not str(getattr(fn, "__module__", "")).startswith("keras."):
+            return False
+    return True
+
+
+def _makes_masks(model: keras.Model) -> bool:
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.Masking) or getattr(layer, "mask_zero", False):
+            return True
+    return False
+
+
+def _has_training_arg(model: keras.Model) -> bool:
+    return bool(getattr(model, "_call_has_training_arg", True))
+
+
+def _compute_loss(
+    model: keras.Model, x: Any, y: Any, y_pred: Any, sample_weight: Any, training: bool
+) -> tf.Tensor:
+    """``model.compute_loss``: the compiled loss plus ``model.losses`` (regularizers, add_loss)."""
+    compute = getattr(model, "_compute_loss", None)  # tolerates overrides without `training`
+    if compute is None:
+        return model.compute_loss(x, y, y_pred, sample_weight, training=training)
+    return compute(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+
+
+def _track_loss(model: keras.Model, loss: tf.Tensor, x: Any) -> None:
+    """The running mean of the loss, weighted by batch size, exactly as ``model.fit`` keeps it."""
+    tracker = getattr(model, "_loss_tracker", None)
+    if tracker is None:
+        return
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if replicas > 1:  # the compiled loss is scaled by 1/replicas for the gradient sum
+        loss = loss * tf.cast(replicas, loss.dtype)
+    tracker.update_state(loss, sample_weight=tf.shape(_first_leaf(x))[0])
+
+
+def _replica_share(index: tf.Tensor) -> tf.Tensor:
+    """This replica's part of a batch's sample indices (contiguous, as even as possible)."""
+    context = tf.distribute.get_replica_context()
+    replicas = context.num_replicas_in_sync
+    if replicas == 1:
+        return index
+    replica = context.replica_id_in_sync_group
+    size = index.shape[0]
+    if size is not None and size % replicas == 0:
+        return tf.reshape(index, [replicas, size // replicas])[replica]
+    count = tf.size(index)
+    share = (count + replicas - 1) // replicas
+    return index[replica * share : tf.minimum((replica + 1) * share, count)]
