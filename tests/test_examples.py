@@ -120,9 +120,9 @@ full_mnist = pytest.mark.skipif(
 @pytest.mark.parametrize(
     ("name", "bar", "timeout"),
     [
-        ("mnist_mlp", 0.970, 20 * 60),  # 20 epochs; about 25 s on 2 cores
-        ("mnist_pretty", 0.985, 60 * 60),  # 10,000 iterations; about 4 minutes
-        ("mnist_cnn", 0.990, 3 * 60 * 60),  # 10 epochs; about half an hour
+        ("mnist_mlp", 0.970, 20 * 60),  # 20 epochs: 97.40% in 19 s on 2 cores
+        ("mnist_pretty", 0.985, 60 * 60),  # 10,000 iterations: 98.91% in 4 min
+        ("mnist_cnn", 0.990, 3 * 60 * 60),  # 10 epochs: 99.51% in 21 min
     ],
 )
 def test_example_full_run_reaches_the_reference(
