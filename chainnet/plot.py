@@ -414,7 +414,7 @@ def confusion_matrix(
     if title is None:
         total, right = int(counts.sum()), int(np.trace(counts))
         accuracy = f", accuracy {right / total:.1%}" if total else ""
-        title = f"Confusion matrix ({total} examples{accuracy})"
+        title = f"Confusion matrix ({total:,} examples{accuracy})"
     if title:
         ax.set_title(title)
     return fig
@@ -453,7 +453,7 @@ def misclassified(
     wrong = np.flatnonzero(true != pred)
     if title is None:
         shown = min(len(wrong), max_images)
-        title = f"Misclassified: {len(wrong)} of {len(true)}" + (
+        title = f"Misclassified: {len(wrong):,} of {len(true):,}" + (
             f" (first {shown})" if shown < len(wrong) else ""
         )
     if len(wrong) == 0:
