@@ -76,26 +76,37 @@ def time_builds(build: Callable[[], keras.Model], repeats: int) -> list[float]:
     return times
 
 
-def time_steps(model: keras.Model, x: np.ndarray, y: np.ndarray, steps: int) -> float:
-    """Median seconds per compiled training step (after warm-up)."""
+def compile_for_steps(model: keras.Model) -> None:
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
+
+
+def time_steps_side_by_side(
+    models: list[keras.Model], x: np.ndarray, y: np.ndarray, steps: int
+) -> list[float]:
+    """Median seconds per compiled training step of each model, their steps interleaved
+    (a, b, a, b, ...) so that a change of machine load hits both alike."""
     xt, yt = tf.constant(x), tf.constant(y)
-    model.train_on_batch(xt, yt)  # trace
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
+    for model in models:
+        compile_for_steps(model)
+        model.train_on_batch(xt, yt)  # trace
         model.train_on_batch(xt, yt)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: list[list[float]] = [[] for _ in models]
+    for step in range(steps):
+        order = range(len(models)) if step % 2 == 0 else reversed(range(len(models)))
+        for i in order:
+            start = time.perf_counter()
+            models[i].train_on_batch(xt, yt)
+            times[i].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30, help="builds of each kind")
-    parser.add_argument("--steps", type=int, default=40, help="timed training steps per model")
+    parser.add_argument("--steps", type=int, default=60, help="timed training steps per model")
     parser.add_argument("--batch-size", type=int, default=50)
     args = parser.parse_args()
 
@@ -115,15 +126,7 @@ def main() -> None:
     chain_model, keras_model = chain_cnn(), keras_cnn()
     keras_model.set_weights(chain_model.get_weights())
     assert chain_model.count_params() == keras_model.count_params() == 469_514
-    step_pairs = [
-        (time_steps(chain_model, x, y, args.steps), time_steps(keras_model, x, y, args.steps))
-    ]
-    # a second round in the other order, so neither model always runs first
-    k2 = time_steps(keras_model, x, y, args.steps)
-    c2 = time_steps(chain_model, x, y, args.steps)
-    step_pairs.append((c2, k2))
-    chain_step = statistics.mean(p[0] for p in step_pairs)
-    keras_step = statistics.mean(p[1] for p in step_pairs)
+    chain_step, keras_step = time_steps_side_by_side([chain_model, keras_model], x, y, args.steps)
 
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPU cores")
     print("seed ConvConvPool CNN, 469,514 parameters")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -409,7 +408,8 @@ class Trainer:
         return history
 
 
-_TRAINERS: weakref.WeakKeyDictionary[keras.Model, Trainer] = weakref.WeakKeyDictionary()
+# The trainer lives on its model, as Keras keeps ``model.train_function``: no module state.
+_TRAINER_ATTRIBUTE = "_chainnet_trainer"
 
 
 def fit(
@@ -460,10 +460,11 @@ def fit(
         ['accuracy', 'loss', 'val_accuracy', 'val_loss']
     """
     check_compiled(model)
-    trainer = _TRAINERS.get(model)
-    if trainer is None:
+    trainer = getattr(model, _TRAINER_ATTRIBUTE, None)
+    if not isinstance(trainer, Trainer):
         trainer = Trainer(model, progress_updates=progress_updates, jit_compile=jit_compile)
-        _TRAINERS[model] = trainer
+        # object.__setattr__: a plain attribute, outside Keras' tracking of layers and weights
+        object.__setattr__(model, _TRAINER_ATTRIBUTE, trainer)
     chunk_bounds(1, progress_updates)  # validates it
     trainer.progress_updates = progress_updates
     trainer.jit_compile = jit_compile

@@ -25,7 +25,7 @@ tf.config.set_logical_device_configuration(
 )
 import keras
 from chainnet.training import fit
-from chainnet.training._fit import _TRAINERS
+from chainnet.training._fit import _TRAINER_ATTRIBUTE
 
 rng = np.random.default_rng(0)
 x = rng.normal(size=(96, 5)).astype("float32")
@@ -48,7 +48,7 @@ strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 with strategy.scope():
     mirrored = build()
 h2 = fit(mirrored, x, y, batch_size=16, epochs=3, seed=5, validation_split=0.25, verbose=1)
-programs = _TRAINERS[mirrored]._programs
+programs = getattr(mirrored, _TRAINER_ATTRIBUTE)._programs
 print("RESULT" + json.dumps({
     "replicas": strategy.num_replicas_in_sync,
     "in_graph": programs is not None and programs.strategy is strategy,

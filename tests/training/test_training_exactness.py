@@ -12,7 +12,7 @@ import tensorflow as tf
 from training_helpers import NUM_CLASSES, NUM_FEATURES, classifier, data, same_weights
 
 from chainnet.training import Trainer, epoch_order, fit
-from chainnet.training._fit import _TRAINERS
+from chainnet.training._fit import _TRAINER_ATTRIBUTE
 from chainnet.training._loop import Programs
 
 
@@ -213,12 +213,12 @@ def test_trainer_keeps_its_compiled_functions_across_calls() -> None:
     x, y = data(64)
     model = classifier()
     fit(model, x, y, batch_size=16, epochs=1, verbose=0)
-    trainer = _TRAINERS[model]
+    trainer = getattr(model, _TRAINER_ATTRIBUTE)
     programs = trainer._programs
     assert programs is not None
     traces = programs.train.experimental_get_tracing_count()
     fit(model, x, y, batch_size=16, epochs=2, verbose=0)
-    assert _TRAINERS[model] is trainer and trainer._programs is programs
+    assert getattr(model, _TRAINER_ATTRIBUTE) is trainer and trainer._programs is programs
     assert programs.train.experimental_get_tracing_count() == traces
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")  # new optimizer
     fit(model, x, y, batch_size=16, epochs=1, verbose=0)

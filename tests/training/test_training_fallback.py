@@ -16,7 +16,7 @@ from training_helpers import classifier, data
 
 import chainnet.training
 from chainnet.training import Trainer, fit
-from chainnet.training._fit import _TRAINERS
+from chainnet.training._fit import _TRAINER_ATTRIBUTE
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_in_memory_data_does_not_use_model_fit(
     fit(model, x, y, batch_size=10, epochs=1, verbose=1)
     assert fit_calls == []
     assert "model.fit" not in capsys.readouterr().out
-    assert _TRAINERS[model]._programs is not None
+    assert getattr(model, _TRAINER_ATTRIBUTE)._programs is not None
 
 
 def test_dataset_falls_back_to_model_fit_and_says_so_once(
@@ -59,7 +59,7 @@ def test_dataset_falls_back_to_model_fit_and_says_so_once(
     assert fit_calls[0]["epochs"] == 2
     assert len(history.history["loss"]) == 2
     assert int(model.optimizer.iterations) == 15
-    assert _TRAINERS[model]._programs is None
+    assert getattr(model, _TRAINER_ATTRIBUTE)._programs is None
 
 
 def test_fallback_is_silent_at_verbose_zero(
