@@ -8,6 +8,8 @@ import sys
 __all__ = ["ChainError", "call_site"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# frames of these modules only forward a call into chainnet (tf.autograph's do_not_convert)
+_WRAPPER_MODULES = ("tensorflow.python.autograph",)
 
 
 class ChainError(ValueError):
@@ -23,11 +25,12 @@ class ChainError(ValueError):
 
 
 def call_site() -> str:
-    """Returns ``file:line`` of the innermost frame outside the chainnet package."""
+    """Returns ``file:line`` of the innermost frame outside chainnet (and autograph's wrappers)."""
     frame = sys._getframe(1)
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if not os.path.abspath(filename).startswith(_PACKAGE_DIR):
-            return f"{filename}:{frame.f_lineno}"
+        module = str(frame.f_globals.get("__name__", ""))
+        inside = os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR)
+        if not inside and not module.startswith(_WRAPPER_MODULES):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back  # type: ignore[assignment]
     return "<unknown>"

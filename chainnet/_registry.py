@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Union, cast
 
 import keras
+import tensorflow as tf
 
 from chainnet._errors import ChainError
 from chainnet._naming import snake_case
@@ -114,6 +115,9 @@ def _wrap(
     takes_name = "name" in sig.parameters
     METHODS.add(MethodSpec(method_name, keywords, builtin))
 
+    # Building a step is plain Python at trace time: autograph must not rewrite the method or
+    # the functions it calls (it would, inside a user's tf.function, and slow tracing down).
+    @tf.autograph.experimental.do_not_convert
     @functools.wraps(fn)
     def method(self: Chain, *args: Any, **kwargs: Any) -> Chain:
         try:

@@ -13,8 +13,9 @@ __all__ = [
     "InitializerLike",
     "IntOrTuple",
     "RegularizerLike",
+    "kernel_layers",
     "kernel_regularizer_for",
-    "with_batch_norm",
+    "keywords",
 ]
 
 ActivationLike = Union[str, Callable[..., Any], None]
@@ -43,25 +44,38 @@ def kernel_regularizer_for(
     return keras.regularizers.L2(l2loss / 2.0)
 
 
-def with_batch_norm(
-    primary: Callable[..., keras.layers.Layer],
-    *,
-    name: str,
-    activation: ActivationLike,
-    use_bias: bool,
-    batch_normalize: BatchNormLike,
-) -> list[keras.layers.Layer]:
-    """``primary`` alone, or (as PrettyTensor) ``primary`` without bias or activation, then
-    batch normalization named ``<name>_bn``, then the activation named ``<name>_activation``.
+def keywords(arguments: Mapping[str, Any], *positional: str) -> dict[str, Any]:
+    """A method's keyword arguments from its ``locals()``: all but ``self`` and ``positional``."""
+    return {k: v for k, v in arguments.items() if k != "self" and k not in positional}
 
-    ``primary`` is called with ``activation`` and ``use_bias`` keywords.
+
+def kernel_layers(
+    method: str,
+    layer_class: Callable[..., keras.layers.Layer],
+    *positional: Any,
+    options: Mapping[str, Any],
+) -> list[keras.layers.Layer]:
+    """The layers of a step around a layer with a kernel (``Dense``, ``Conv2D``, ...).
+
+    ``layer_class(*positional, **options)`` with PrettyTensor's two extra options handled:
+    ``l2loss`` (see :func:`kernel_regularizer_for`) and ``batch_normalize``, which builds the
+    layer without bias or activation, then batch normalization named ``<name>_bn`` (a dict
+    gives its options), then the activation named ``<name>_activation``.
     """
+    rest = dict(options)
+    batch_normalize: BatchNormLike = rest.pop("batch_normalize")
+    rest["kernel_regularizer"] = kernel_regularizer_for(
+        method, rest.pop("l2loss"), rest["kernel_regularizer"]
+    )
     if not batch_normalize:
-        return [primary(activation=activation, use_bias=use_bias)]
-    options = dict(batch_normalize) if isinstance(batch_normalize, Mapping) else {}
+        return [layer_class(*positional, **rest)]
+    name, activation = rest["name"], rest.pop("activation")
     layers = [
-        primary(activation=None, use_bias=False),
-        keras.layers.BatchNormalization(name=f"{name}_bn", **options),
+        layer_class(*positional, **{**rest, "use_bias": False}),
+        keras.layers.BatchNormalization(
+            name=f"{name}_bn",
+            **(dict(batch_normalize) if isinstance(batch_normalize, Mapping) else {}),
+        ),
     ]
     if activation is not None:
         layers.append(keras.layers.Activation(activation, name=f"{name}_activation"))

@@ -16,49 +16,13 @@ from chainnet.methods._common import (
     InitializerLike,
     IntOrTuple,
     RegularizerLike,
-    kernel_regularizer_for,
-    with_batch_norm,
+    kernel_layers,
+    keywords,
 )
 
 __all__ = ["ConvMethods"]
 
 _HINT_2D = "conv2d expects (batch, height, width, channels); use .expand_dims(-1) for one channel."
-
-
-def _conv(
-    layer_class: type[keras.layers.Layer],
-    method: str,
-    kernel: IntOrTuple,
-    depth: int,
-    *,
-    name: str | None,
-    activation: ActivationLike,
-    use_bias: bool,
-    l2loss: float | None,
-    kernel_regularizer: RegularizerLike,
-    batch_normalize: BatchNormLike,
-    **options: Any,
-) -> list[keras.layers.Layer]:
-    regularizer = kernel_regularizer_for(method, l2loss, kernel_regularizer)
-
-    def make(activation: ActivationLike, use_bias: bool) -> keras.layers.Layer:
-        return layer_class(
-            depth,
-            kernel,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_regularizer=regularizer,
-            name=name,
-            **options,
-        )
-
-    return with_batch_norm(
-        make,
-        name=str(name),
-        activation=activation,
-        use_bias=use_bias,
-        batch_normalize=batch_normalize,
-    )
 
 
 class ConvMethods:
@@ -92,23 +56,12 @@ class ConvMethods:
             >>> cn.input((100, 3)).conv1d(5, 8, strides=2).shape
             (None, 50, 8)
         """
-        return _conv(
-            keras.layers.Conv1D,
+        return kernel_layers(
             "conv1d",
-            kernel,
+            keras.layers.Conv1D,
             depth,
-            name=name,
-            activation=activation,
-            use_bias=use_bias,
-            l2loss=l2loss,
-            kernel_regularizer=kernel_regularizer,
-            batch_normalize=batch_normalize,
-            strides=strides,
-            padding=padding,
-            dilation_rate=dilation_rate,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            bias_regularizer=bias_regularizer,
+            kernel,
+            options=keywords(locals(), "kernel", "depth"),
         )
 
     @chain_method(rank=4, rank_hint=_HINT_2D)
@@ -140,23 +93,12 @@ class ConvMethods:
             >>> cn.input((28, 28, 1)).conv2d(5, 16, activation="relu").shape
             (None, 28, 28, 16)
         """
-        return _conv(
-            keras.layers.Conv2D,
+        return kernel_layers(
             "conv2d",
-            kernel,
+            keras.layers.Conv2D,
             depth,
-            name=name,
-            activation=activation,
-            use_bias=use_bias,
-            l2loss=l2loss,
-            kernel_regularizer=kernel_regularizer,
-            batch_normalize=batch_normalize,
-            strides=strides,
-            padding=padding,
-            dilation_rate=dilation_rate,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            bias_regularizer=bias_regularizer,
+            kernel,
+            options=keywords(locals(), "kernel", "depth"),
         )
 
     @chain_method(rank=5, rank_hint="conv3d expects (batch, depth, height, width, channels).")
@@ -185,23 +127,12 @@ class ConvMethods:
             >>> cn.input((8, 16, 16, 1)).conv3d(3, 4).shape
             (None, 8, 16, 16, 4)
         """
-        return _conv(
-            keras.layers.Conv3D,
+        return kernel_layers(
             "conv3d",
-            kernel,
+            keras.layers.Conv3D,
             depth,
-            name=name,
-            activation=activation,
-            use_bias=use_bias,
-            l2loss=l2loss,
-            kernel_regularizer=kernel_regularizer,
-            batch_normalize=batch_normalize,
-            strides=strides,
-            padding=padding,
-            dilation_rate=dilation_rate,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            bias_regularizer=bias_regularizer,
+            kernel,
+            options=keywords(locals(), "kernel", "depth"),
         )
 
     @chain_method(rank=4, rank_hint=_HINT_2D)
@@ -229,22 +160,12 @@ class ConvMethods:
             >>> cn.input((7, 7, 32)).deconv2d(3, 16, strides=2).shape
             (None, 14, 14, 16)
         """
-        return _conv(
-            keras.layers.Conv2DTranspose,
+        return kernel_layers(
             "deconv2d",
-            kernel,
+            keras.layers.Conv2DTranspose,
             depth,
-            name=name,
-            activation=activation,
-            use_bias=use_bias,
-            l2loss=l2loss,
-            kernel_regularizer=kernel_regularizer,
-            batch_normalize=batch_normalize,
-            strides=strides,
-            padding=padding,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            bias_regularizer=bias_regularizer,
+            kernel,
+            options=keywords(locals(), "kernel", "depth"),
         )
 
     @chain_method(rank=4, rank_hint=_HINT_2D)

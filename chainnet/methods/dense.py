@@ -12,8 +12,8 @@ from chainnet.methods._common import (
     BatchNormLike,
     InitializerLike,
     RegularizerLike,
-    kernel_regularizer_for,
-    with_batch_norm,
+    kernel_layers,
+    keywords,
 )
 
 __all__ = ["DenseMethods"]
@@ -49,26 +49,8 @@ class DenseMethods:
             >>> cn.input((784,)).fully_connected(64, activation="sigmoid").shape
             (None, 64)
         """
-        regularizer = kernel_regularizer_for("fully_connected", l2loss, kernel_regularizer)
-
-        def dense(activation: ActivationLike, use_bias: bool) -> keras.layers.Layer:
-            return keras.layers.Dense(
-                size,
-                activation=activation,
-                use_bias=use_bias,
-                kernel_initializer=kernel_initializer,
-                bias_initializer=bias_initializer,
-                kernel_regularizer=regularizer,
-                bias_regularizer=bias_regularizer,
-                name=name,
-            )
-
-        return with_batch_norm(
-            dense,
-            name=str(name),
-            activation=activation,
-            use_bias=use_bias,
-            batch_normalize=batch_normalize,
+        return kernel_layers(
+            "fully_connected", keras.layers.Dense, size, options=keywords(locals(), "size")
         )
 
     @chain_method()
