@@ -57,13 +57,15 @@ def kernel_layers(
 ) -> list[keras.layers.Layer]:
     """The layers of a step around a layer with a kernel (``Dense``, ``Conv2D``, ...).
 
-    ``layer_class(*positional, **options)`` with PrettyTensor's two extra options handled:
+    ``layer_class(*positional, **options)`` with PrettyTensor's two extra options handled
+    (``options`` is usually ``keywords(locals(), ...)``: chain methods run unconverted by
+    autograph, so their ``locals()`` are exactly their arguments):
     ``l2loss`` (see :func:`kernel_regularizer_for`) and ``batch_normalize``, which builds the
     layer without bias or activation, then batch normalization named ``<name>_bn`` (a dict
     gives its options), then the activation named ``<name>_activation``.
     """
     rest = dict(options)
-    batch_normalize: BatchNormLike = rest.pop("batch_normalize")
+    batch_normalize: BatchNormLike = rest.pop("batch_normalize", False)
     rest["kernel_regularizer"] = kernel_regularizer_for(
         method, rest.pop("l2loss"), rest["kernel_regularizer"]
     )

@@ -16,7 +16,8 @@ from chainnet._registry import chain_method
 from chainnet.methods._common import (
     InitializerLike,
     RegularizerLike,
-    kernel_regularizer_for,
+    kernel_layers,
+    keywords,
 )
 
 __all__ = ["RNN_CELLS", "RecurrentMethods"]
@@ -31,34 +32,6 @@ _HINT = (
     "Recurrent layers take (batch, time, features): use embedding_lookup for token ids, "
     "or expand_dims(-1) for one feature per step."
 )
-
-
-def _rnn(
-    kind: str,
-    method: str,
-    units: int,
-    *,
-    return_sequences: bool,
-    go_backwards: bool,
-    dropout: float,
-    recurrent_dropout: float,
-    kernel_initializer: InitializerLike,
-    recurrent_initializer: InitializerLike,
-    kernel_regularizer: RegularizerLike,
-    l2loss: float | None,
-    name: str | None,
-) -> keras.layers.Layer:
-    return RNN_CELLS[kind](
-        units,
-        return_sequences=return_sequences,
-        go_backwards=go_backwards,
-        dropout=dropout,
-        recurrent_dropout=recurrent_dropout,
-        kernel_initializer=kernel_initializer,
-        recurrent_initializer=recurrent_initializer,
-        kernel_regularizer=kernel_regularizer_for(method, l2loss, kernel_regularizer),
-        name=name,
-    )
 
 
 class RecurrentMethods:
@@ -90,12 +63,7 @@ class RecurrentMethods:
             >>> x.lstm(16).shape, x.lstm(16, return_sequences=True).shape
             ((None, 16), (None, 12, 16))
         """
-        return _rnn(
-            "lstm", "lstm", units, return_sequences=return_sequences,
-            go_backwards=go_backwards, dropout=dropout, recurrent_dropout=recurrent_dropout,
-            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-            kernel_regularizer=kernel_regularizer, l2loss=l2loss, name=name,
-        )  # fmt: skip
+        return kernel_layers("lstm", RNN_CELLS["lstm"], units, options=keywords(locals(), "units"))
 
     @chain_method(rank=3, rank_hint=_HINT)
     def gru(
@@ -119,12 +87,7 @@ class RecurrentMethods:
             >>> cn.input((12, 8)).gru(16).shape
             (None, 16)
         """
-        return _rnn(
-            "gru", "gru", units, return_sequences=return_sequences,
-            go_backwards=go_backwards, dropout=dropout, recurrent_dropout=recurrent_dropout,
-            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-            kernel_regularizer=kernel_regularizer, l2loss=l2loss, name=name,
-        )  # fmt: skip
+        return kernel_layers("gru", RNN_CELLS["gru"], units, options=keywords(locals(), "units"))
 
     @chain_method(rank=3, rank_hint=_HINT)
     def simple_rnn(
@@ -149,13 +112,9 @@ class RecurrentMethods:
             >>> cn.input((12, 8)).simple_rnn(16, return_sequences=True).shape
             (None, 12, 16)
         """
-        return _rnn(
-            "simple_rnn", "simple_rnn", units,
-            return_sequences=return_sequences, go_backwards=go_backwards, dropout=dropout,
-            recurrent_dropout=recurrent_dropout, kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer, kernel_regularizer=kernel_regularizer,
-            l2loss=l2loss, name=name,
-        )  # fmt: skip
+        return kernel_layers(
+            "simple_rnn", RNN_CELLS["simple_rnn"], units, options=keywords(locals(), "units")
+        )
 
     @chain_method(rank=3, rank_hint=_HINT)
     def bidirectional(
@@ -190,11 +149,8 @@ class RecurrentMethods:
         else:
             if cell not in RNN_CELLS:
                 raise ValueError(f"cell must be one of {sorted(RNN_CELLS)}, got {cell!r}")
-            forward = _rnn(
-                cell, "bidirectional", units,
-                return_sequences=return_sequences, go_backwards=False, dropout=dropout,
-                recurrent_dropout=recurrent_dropout, kernel_initializer=kernel_initializer,
-                recurrent_initializer=recurrent_initializer,
-                kernel_regularizer=kernel_regularizer, l2loss=l2loss, name=cell,
-            )  # fmt: skip
+            options = keywords(locals(), "units", "cell", "merge_mode", "forward")
+            (forward,) = kernel_layers(
+                "bidirectional", RNN_CELLS[cell], units, options={**options, "name": cell}
+            )
         return keras.layers.Bidirectional(forward, merge_mode=merge_mode, name=name)
