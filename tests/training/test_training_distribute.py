@@ -1,4 +1,4 @@
-"""MirroredStrategy over two logical CPU devices trains like one device.
+"""A chainnet network under MirroredStrategy over two logical CPU devices trains like one device.
 
 The logical devices must be configured before TensorFlow initialises its devices, so the check
 runs in a fresh Python process.
@@ -24,6 +24,7 @@ tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
 )
 import keras
+import chainnet as cn
 from chainnet.training import fit
 from chainnet.training._fit import _TRAINER_ATTRIBUTE
 
@@ -33,11 +34,11 @@ y = (x[:, 0] > 0).astype("int64") + (x[:, 1] > 0).astype("int64")
 
 def build():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((5,)),
-        keras.layers.Dense(8, activation="relu", kernel_regularizer=keras.regularizers.L2(0.01)),
-        keras.layers.Dense(3, activation="softmax"),
-    ])
+    # a chainnet network, built (under the strategy's scope for the mirrored one) as users do
+    model = (cn.input((5,), name="x")
+               .fully_connected(8, activation="relu", l2loss=0.02)
+               .fully_connected(3, activation="softmax")
+               .model())
     model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
