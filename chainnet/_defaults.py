@@ -16,7 +16,7 @@ from typing import Any
 from chainnet._errors import ChainError
 from chainnet._registry import METHODS
 
-__all__ = ["defaults", "current_defaults", "DefaultsScope"]
+__all__ = ["DefaultsScope", "current_defaults", "defaults", "in_force"]
 
 
 class DefaultsScope:
@@ -108,7 +108,14 @@ def defaults(**values: Any) -> Iterator[DefaultsScope]:
         >>> y.shape
         (None, 24, 24, 16)
     """
-    scope = current_defaults().merged_with(_validate(values))
+    with in_force(current_defaults().merged_with(_validate(values))) as scope:
+        yield scope
+
+
+@contextlib.contextmanager
+def in_force(scope: DefaultsScope) -> Iterator[DefaultsScope]:
+    """Puts ``scope`` in force as it is (replacing, not merging with, the current one), for
+    the ``with`` block: templates replay their steps under the scope of their definition."""
     token = _CURRENT.set(scope)
     try:
         yield scope

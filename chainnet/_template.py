@@ -9,17 +9,16 @@ The model saves and loads with any model that uses it.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import inspect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from chainnet._defaults import _CURRENT, DefaultsScope, current_defaults
+from chainnet._defaults import DefaultsScope, current_defaults, in_force
 from chainnet._errors import ChainError
 from chainnet._registry import METHODS
 
@@ -66,16 +65,6 @@ class _Built:
         self.network = network
         self.output = output
         self.inputs = inputs
-
-
-@contextlib.contextmanager
-def _scope(scope: DefaultsScope) -> Iterator[None]:
-    """Makes ``scope`` (recorded at definition time) the defaults in force, replacing any."""
-    token = _CURRENT.set(scope)
-    try:
-        yield
-    finally:
-        _CURRENT.reset(token)
 
 
 def _compatible(expected: Shape, got: Shape) -> int | None:
@@ -303,7 +292,7 @@ class Template:
 
         # init_scope: the first application may happen inside a tf.function; the variables
         # are created eagerly, once, outside of it.
-        with tf.init_scope(), _scope(self._scope):
+        with tf.init_scope(), in_force(self._scope):
             network = Network("symbolic")
             inputs = [
                 network.input(shape, dtype=dtype, name=input_name)
@@ -314,7 +303,7 @@ class Template:
             else:
                 output = inputs[0]
                 for step in self._steps:
-                    with _scope(step.scope):
+                    with in_force(step.scope):
                         output = getattr(output, step.method)(*step.args, **step.kwargs)
             if not isinstance(output, Chain):
                 raise ChainError(
