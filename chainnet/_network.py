@@ -220,6 +220,15 @@ class Network:
             ) from err
         return Chain._start(self, tensor, final, "input", tensor_layer(tensor))
 
+    def adopt(self, value: Any, base: str, *, method: str) -> Chain:
+        """``value`` (data, or a graph tensor inside ``tf.function``) as a new step of this eager
+        or graph network, named ``base`` (or ``base_1``, ...): an operand for a chain method."""
+        from chainnet._chain import wrap
+
+        chain = wrap(value, name=self.next_name(base, None, method=method))
+        self.merge(chain.network)
+        return chain
+
     @property
     def inputs(self) -> list[Chain]:
         """The symbolic inputs, in creation order."""

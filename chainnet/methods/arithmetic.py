@@ -49,7 +49,8 @@ def _lower(chain: Any, op: str, other: Any, reverse: bool, name: str | None) -> 
         )
     if tf.is_tensor(other) and not tf.executing_eagerly():
         # a graph tensor inside tf.function has no value to bake in: it becomes an operand
-        return _lower(chain, op, _graph_operand(chain, other, op), reverse, name)
+        operand = chain.network.adopt(other, f"{op}_operand", method=op)
+        return _lower(chain, op, operand, reverse, name)
     constant = np.asarray(other)
     if constant.dtype.kind not in "biuf":
         raise TypeError(
@@ -71,16 +72,6 @@ def _result_dtype(chain_dtype: str, constant: np.ndarray) -> str:
     if constant.dtype.kind == "f" and "float" not in chain_dtype:
         return keras.config.floatx()
     return chain_dtype
-
-
-def _graph_operand(chain: Any, tensor: Any, op: str) -> Any:
-    """A graph tensor as a chain of ``chain``'s network (inside ``tf.function``)."""
-    from chainnet._chain import wrap
-
-    network = chain.network
-    operand = wrap(tensor, name=network.next_name(f"{op}_operand", None, method=op))
-    network.merge(operand.network)
-    return operand
 
 
 class ArithmeticMethods:

@@ -36,7 +36,7 @@ class SoftmaxResult(NamedTuple):
 
 def _as_chain(chain: Any, value: Any, what: str) -> Chain:
     """``value`` as a chain of ``chain``'s network; data is wrapped for eager chains."""
-    from chainnet._chain import Chain, wrap
+    from chainnet._chain import Chain
 
     if isinstance(value, Chain):
         return value
@@ -47,11 +47,9 @@ def _as_chain(chain: Any, value: Any, what: str) -> Chain:
         )
     base = what.split("(")[-1].rstrip(")")
     try:
-        wrapped = wrap(value, name=chain.network.next_name(base, None, method=what))
+        return chain.network.adopt(value, base, method=what)  # type: ignore[no-any-return]
     except ChainError as err:
         raise ChainError(f"{what}: {err}") from err
-    chain.network.merge(wrapped.network)
-    return wrapped
 
 
 def _weights(chain: Any, method: str, weights: Any) -> tuple[Chain, ...]:
