@@ -12,7 +12,7 @@ Examples:
 from chainnet import losses
 from chainnet._chain import Chain, input, model, wrap
 from chainnet._defaults import DefaultsScope, current_defaults, defaults
-from chainnet._errors import ChainError
+from chainnet._errors import ChainError, ChainTypeError
 from chainnet._network import Network, Node
 from chainnet._registry import Lowering, register
 from chainnet._sequential import SequentialBuilder
@@ -26,6 +26,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Chain",
     "ChainError",
+    "ChainTypeError",
     "DefaultsScope",
     "Lowering",
     "Network",

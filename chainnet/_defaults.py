@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import difflib
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from chainnet._errors import ChainError
-from chainnet._registry import METHODS
+from chainnet._errors import ChainError, did_you_mean
+from chainnet._specs import METHODS
 
 __all__ = ["DefaultsScope", "current_defaults", "defaults", "in_force"]
 
@@ -68,8 +67,7 @@ def current_defaults() -> DefaultsScope:
 
 
 def _unknown_key_error(key: str, valid: list[str], where: str) -> ChainError:
-    close = difflib.get_close_matches(key, valid, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(key, valid)
     return ChainError(
         f"cn.defaults(): unknown key {key!r}{where}.{hint} Valid keys: {', '.join(sorted(valid))}."
     )

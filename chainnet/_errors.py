@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
+from collections.abc import Iterable
 
-__all__ = ["ChainError", "call_site"]
+__all__ = ["ChainError", "ChainTypeError", "add_note", "call_site", "did_you_mean", "is_own_error"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 # frames of these modules only forward a call into chainnet (tf.autograph's do_not_convert)
@@ -24,6 +26,12 @@ class ChainError(ValueError):
     __init__ = Exception.__init__
 
 
+class ChainTypeError(ChainError, TypeError):
+    """A chain step got a value of the wrong type (a :class:`ChainError` and a ``TypeError``)."""
+
+    __module__ = "chainnet"
+
+
 def call_site() -> str:
     """Returns ``file:line`` of the innermost frame outside chainnet (and autograph's wrappers)."""
     frame = sys._getframe(1)
@@ -34,3 +42,40 @@ def call_site() -> str:
             return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back  # type: ignore[assignment]
     return "<unknown>"
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """`` Did you mean 'x'?`` for the closest of ``candidates`` (empty if none is close).
+
+    Examples:
+        >>> did_you_mean("fully_conected", ["fully_connected", "conv2d"])
+        " Did you mean 'fully_connected'?"
+        >>> did_you_mean("zzz", ["conv2d"])
+        ''
+    """
+    close = difflib.get_close_matches(name, list(candidates), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def is_own_error(error: BaseException) -> bool:
+    """Whether ``error`` looks like a bug in chainnet rather than a user mistake: raised in
+    chainnet's own code (its innermost frame is in the package) and not a ``ValueError`` or
+    ``TypeError`` (what Keras, TensorFlow and chainnet's checks raise for bad input; Keras
+    filters its own frames out of the traceback, so the innermost frame alone can't tell)."""
+    if isinstance(error, (ValueError, TypeError)):
+        return False
+    traceback = error.__traceback__
+    innermost = None
+    while traceback is not None:
+        innermost = traceback.tb_frame
+        traceback = traceback.tb_next
+    if innermost is None:
+        return False
+    return os.path.abspath(innermost.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep)
+
+
+def add_note(error: BaseException, note: str) -> None:
+    """Adds ``note`` to ``error`` (shown under its message; Python 3.11+, else nothing)."""
+    adder = getattr(error, "add_note", None)
+    if adder is not None:
+        adder(note)

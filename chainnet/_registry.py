@@ -9,78 +9,33 @@ happened, and returns a new chain. Built-in methods and user methods registered 
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Union, cast
 
 import keras
 import tensorflow as tf
 
-from chainnet._errors import ChainError
+from chainnet._chainbase import ChainBase, Lowering
+from chainnet._defaults import current_defaults
+from chainnet._errors import ChainError, ChainTypeError
+from chainnet._journal import all_or_nothing
 from chainnet._naming import snake_case
+from chainnet._network import Network, naming_step
+from chainnet._operands import chains_among, merge_networks
+from chainnet._shapes import check_rank
+from chainnet._specs import METHODS, MethodSpec
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # type hints only: methods return the public Chain (see docs/architecture.md)
     from chainnet._chain import Chain
 
-__all__ = ["Lowering", "MethodSpec", "METHODS", "chain_method", "register"]
+__all__ = ["METHODS", "Lowering", "MethodSpec", "chain_method", "register"]
 
 P = ParamSpec("P")
 F = TypeVar("F", bound=Callable[..., Any])
 
-
-@dataclasses.dataclass(frozen=True)
-class Lowering:
-    """What a chain method builds: layers applied in order to the chain's tensor.
-
-    ``others`` are further chains passed with the chain's tensor to the first layer
-    (for layers that merge several inputs); ``node_name`` overrides the step's name.
-    """
-
-    layers: tuple[keras.layers.Layer, ...]
-    others: tuple[Chain, ...] = ()
-    node_name: str | None = None
-
-
-LoweringLike = Union[keras.layers.Layer, Sequence[keras.layers.Layer], Lowering, "Chain"]
-
-
-@dataclasses.dataclass(frozen=True)
-class MethodSpec:
-    """A registered method: its name, the keywords defaults scopes may set, and its rank."""
-
-    name: str
-    keywords: frozenset[str]
-    builtin: bool
-
-
-class MethodRegistry:
-    """The methods every chain has; filled when chainnet (and user extensions) are imported."""
-
-    def __init__(self) -> None:
-        self._specs: dict[str, MethodSpec] = {}
-
-    def add(self, spec: MethodSpec) -> None:
-        self._specs[spec.name] = spec
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._specs
-
-    def __getitem__(self, name: str) -> MethodSpec:
-        return self._specs[name]
-
-    def __iter__(self) -> Iterator[MethodSpec]:
-        return iter(self._specs.values())
-
-    def names(self) -> list[str]:
-        return sorted(self._specs)
-
-    def all_keywords(self) -> frozenset[str]:
-        return frozenset(k for spec in self._specs.values() for k in spec.keywords)
-
-
-METHODS = MethodRegistry()
+LoweringLike = Union[keras.layers.Layer, Sequence[keras.layers.Layer], Lowering, ChainBase]
 
 
 def _defaultable_keywords(sig: inspect.Signature) -> frozenset[str]:
@@ -94,12 +49,6 @@ def _defaultable_keywords(sig: inspect.Signature) -> frozenset[str]:
     )
 
 
-def _rank_text(rank: int | tuple[int, ...]) -> str:
-    if isinstance(rank, int):
-        return f"rank {rank}"
-    return "rank " + " or ".join(str(r) for r in rank)
-
-
 def _wrap(
     fn: Callable[..., Any],
     *,
@@ -109,7 +58,8 @@ def _wrap(
     builtin: bool,
     names_itself: bool = False,
     exclusive: tuple[frozenset[str], ...] = (),
-) -> Callable[..., Chain]:
+    derived_names: tuple[str, ...] = ("",),
+) -> Callable[..., ChainBase]:
     sig = inspect.signature(fn)
     keywords = _defaultable_keywords(sig)
     takes_name = "name" in sig.parameters
@@ -119,29 +69,40 @@ def _wrap(
     # the functions it calls (it would, inside a user's tf.function, and slow tracing down).
     @tf.autograph.experimental.do_not_convert
     @functools.wraps(fn)
-    def method(self: Chain, *args: Any, **kwargs: Any) -> Chain:
+    def method(self: ChainBase, *args: Any, **kwargs: Any) -> ChainBase:
         try:
             bound = sig.bind(self, *args, **kwargs)
         except TypeError as err:
             raise TypeError(f"{method_name}() on chain {self.name!r}: {err}") from None
-        scoped = _scoped_defaults(method_name)
+        scoped = current_defaults().for_method(method_name)
         given = set(bound.arguments)
         for key in keywords:
             if key not in given and key in scoped and not _spelled_otherwise(key, given, exclusive):
                 bound.arguments[key] = scoped[key]
-        network = _merge_networks(self, bound.arguments.values())
-        explicit = bound.arguments.get("name") if takes_name else None
-        if names_itself:
-            name = explicit or method_name
-        else:
-            name = network.next_name(method_name, explicit, method=method_name)
-            if takes_name:
-                bound.arguments["name"] = name
-        if rank is not None:
-            _check_rank(self, method_name, name, rank, rank_hint)
-        with network.building(method_name, name, self):
-            result = fn(*bound.args, **bound.kwargs)
-            return self._extend(method_name, name, result)
+        # all or nothing: the merge of other chains' networks, the step's nodes and any layer
+        # renamed are undone if the step fails
+        with all_or_nothing(), naming_step():
+            network = merge_networks(self.network, chains_among(bound.arguments.values()))
+            explicit = bound.arguments.get("name") if takes_name else None
+            if names_itself:
+                name = explicit or method_name
+            else:
+                name = network.next_name(
+                    method_name, explicit, method=method_name, suffixes=derived_names
+                )
+                if takes_name:
+                    bound.arguments["name"] = name
+            if rank is not None:
+                check_rank(
+                    self.shape,
+                    rank,
+                    where=f"{method_name}() at layer {name!r}",
+                    source=self.name,
+                    hint=rank_hint,
+                )
+            with network.building(method_name, name, self):
+                result = fn(*bound.args, **bound.kwargs)
+                return cast(ChainBase, self._extend(method_name, name, result))
 
     return method
 
@@ -152,46 +113,13 @@ def _spelled_otherwise(key: str, given: set[str], exclusive: tuple[frozenset[str
     return any(key in group and given & group for group in exclusive)
 
 
-def _merge_networks(chain: Chain, arguments: Any) -> Any:
-    """The chain's network, merged with the network of every chain among ``arguments``."""
-    from chainnet._chain import Chain
-
-    network = chain.network
-    for value in arguments:
-        values = value if isinstance(value, (list, tuple)) else (value,)
-        for item in values:
-            if isinstance(item, Chain):
-                network = network.merge(item.network)
-    return network
-
-
-def _scoped_defaults(method_name: str) -> dict[str, Any]:
-    from chainnet._defaults import current_defaults
-
-    return current_defaults().for_method(method_name)
-
-
-def _check_rank(
-    chain: Chain, method: str, name: str, rank: int | tuple[int, ...], hint: str | None
-) -> None:
-    ranks = (rank,) if isinstance(rank, int) else rank
-    shape = chain.shape
-    if len(shape) not in ranks:
-        message = (
-            f"{method}() at layer {name!r}: expected an input of {_rank_text(rank)}, "
-            f"got shape {shape} (rank {len(shape)}) from {chain.name!r}."
-        )
-        if hint:
-            message += f" {hint}"
-        raise ChainError(message)
-
-
 def chain_method(
     *,
     rank: int | tuple[int, ...] | None = None,
     rank_hint: str | None = None,
     names_itself: bool = False,
     exclusive: Sequence[Sequence[str]] = (),
+    derived_names: Sequence[str] = ("",),
 ) -> Callable[[Callable[Concatenate[Any, P], Any]], Callable[Concatenate[Any, P], Chain]]:
     """Declares a built-in chain method; the decorated function returns the layer(s) to apply.
 
@@ -200,11 +128,15 @@ def chain_method(
     ``names_itself``: then it gets the user's ``name`` (or ``None``) and returns a
     :class:`Lowering` with ``node_name`` set. ``exclusive`` lists groups of keywords that
     spell one argument two ways (``("rate", "keep_prob")``): once the caller gives one, a
-    defaults scope fills none of the others.
+    defaults scope fills none of the others. ``derived_names`` are the suffixes of the
+    further steps the method names after its own (a head's ``"_loss"``): an automatic name
+    leaves them all free, an explicit one must.
     """
 
-    def decorate(fn: Callable[Concatenate[Any, P], Any]) -> Callable[Concatenate[Any, P], Chain]:
-        return _wrap(
+    def decorate(
+        fn: Callable[Concatenate[Any, P], Any],
+    ) -> Callable[Concatenate[Any, P], Chain]:
+        return _wrap(  # type: ignore[return-value]
             fn,
             method_name=fn.__name__,
             rank=rank,
@@ -212,6 +144,7 @@ def chain_method(
             builtin=True,
             names_itself=names_itself,
             exclusive=tuple(frozenset(group) for group in exclusive),
+            derived_names=tuple(derived_names),
         )
 
     return decorate
@@ -263,21 +196,35 @@ def register(fn: F | None = None, *, name: str | None = None, overwrite: bool = 
     """
 
     def decorate(func: F) -> F:
-        from chainnet._chain import Chain
-
+        if not callable(func):
+            raise ChainTypeError(
+                f"register(): needs a function of a chain or a Keras layer class, got "
+                f"{type(func).__name__} {func!r}."
+            )
         is_layer_class = isinstance(func, type) and issubclass(func, keras.layers.Layer)
-        method_name = name or (snake_case(func.__name__) if is_layer_class else func.__name__)
-        if not method_name.isidentifier() or method_name.startswith("_"):
+        default_name = snake_case(func.__name__) if is_layer_class else func.__name__
+        method_name = name or default_name
+        if not isinstance(method_name, str) or not method_name.isidentifier():
             raise ChainError(f"register(): {method_name!r} is not a valid public method name.")
-        if hasattr(Chain, method_name) and not overwrite:
-            kind = "built-in" if method_name in METHODS and METHODS[method_name].builtin else ""
+        if method_name.startswith("_"):
+            raise ChainError(f"register(): {method_name!r} is not a valid public method name.")
+        chain_class = Network.chain_class()
+        owner = METHODS.reserved_by(method_name)
+        if owner is not None or (hasattr(chain_class, method_name) and method_name not in METHODS):
             raise ChainError(
-                f"register(): chains already have a {kind + ' ' if kind else ''}method "
-                f"{method_name!r}; pass overwrite=True to replace it, or choose another name."
+                f"register(): {method_name!r} is an attribute of {owner or 'Chain'}, not a "
+                "method; no method may take its name (overwrite=True cannot replace it). "
+                "Choose another name."
+            )
+        if method_name in METHODS and not overwrite:
+            kind = "built-in " if METHODS[method_name].builtin else ""
+            raise ChainError(
+                f"register(): chains already have a {kind}method {method_name!r}; pass "
+                "overwrite=True to replace it, or choose another name."
             )
         body = _layer_factory(cast(Any, func), method_name) if is_layer_class else func
         wrapped = _wrap(body, method_name=method_name, rank=None, rank_hint=None, builtin=False)
-        setattr(Chain, method_name, wrapped)
+        setattr(chain_class, method_name, wrapped)
         return func
 
     if fn is not None:

@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar, cast
 
 import keras
 
+from chainnet._chainbase import ChainBase
 from chainnet._errors import ChainError
-from chainnet._registry import METHODS
-
-if TYPE_CHECKING:
-    from chainnet._chain import Chain
-    from chainnet._network import Network
+from chainnet._network import Network
+from chainnet._operators import Operators
+from chainnet._specs import METHODS
 
 __all__ = ["SequentialBuilder"]
 
 
-class SequentialBuilder:
+C = TypeVar("C", bound=ChainBase)
+
+
+class SequentialBuilder(Operators, Generic[C]):
     """A mutable head over immutable chains: ``seq.conv2d(...)`` moves the head and returns
     the builder, so calls can be chained or written one per line.
 
@@ -40,19 +42,17 @@ class SequentialBuilder:
 
     __slots__ = ("_head",)
 
-    _head: Chain
+    _head: C
 
-    def __init__(self, head: Chain) -> None:
-        from chainnet._chain import Chain
-
-        if not isinstance(head, Chain):
+    def __init__(self, head: C) -> None:
+        if not isinstance(head, ChainBase):
             raise TypeError(f"SequentialBuilder needs a chain, got {type(head).__name__}")
         object.__setattr__(self, "_head", head)
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"cannot set {key!r} on a sequential builder; call its methods")
 
-    def _move(self, head: Chain) -> None:
+    def _move(self, head: C) -> None:
         object.__setattr__(self, "_head", head)
 
     def __getattr__(self, method: str) -> Callable[..., Any]:
@@ -69,11 +69,9 @@ class SequentialBuilder:
         bound = getattr(self._head, method)
 
         def apply(*args: Any, **kwargs: Any) -> Any:
-            from chainnet._chain import Chain
-
             result = bound(*args, **kwargs)
-            if isinstance(result, Chain):
-                self._move(result)
+            if isinstance(result, ChainBase):
+                self._move(cast(C, result))
                 return self
             return result
 
@@ -82,20 +80,9 @@ class SequentialBuilder:
         return apply
 
     # ----------------------------------------------------------------- operators
-    def __add__(self, other: Any) -> SequentialBuilder:
-        return self.__getattr__("add")(_head_of(other))  # type: ignore[no-any-return]
-
-    def __sub__(self, other: Any) -> SequentialBuilder:
-        return self.__getattr__("subtract")(_head_of(other))  # type: ignore[no-any-return]
-
-    def __mul__(self, other: Any) -> SequentialBuilder:
-        return self.__getattr__("multiply")(_head_of(other))  # type: ignore[no-any-return]
-
-    def __truediv__(self, other: Any) -> SequentialBuilder:
-        return self.__getattr__("divide")(_head_of(other))  # type: ignore[no-any-return]
-
-    def __getitem__(self, key: Any) -> SequentialBuilder:
-        return self.__getattr__("slice")(key)  # type: ignore[no-any-return]
+    def _apply_operator(self, method: str, args: tuple[Any, ...]) -> SequentialBuilder[C]:
+        """``seq + x``, ``2 * seq``, ``-seq``, ``seq[:, 0]`` move the head, as the method does."""
+        return self.__getattr__(method)(*(_head_of(a) for a in args))  # type: ignore[no-any-return]
 
     # ----------------------------------------------------------------- towers
     @contextlib.contextmanager
@@ -106,7 +93,7 @@ class SequentialBuilder:
         how: str | Callable[..., Any] | keras.layers.Layer = "concat",
         axis: int = -1,
         name: str | None = None,
-    ) -> Iterator[list[SequentialBuilder]]:
+    ) -> Iterator[list[SequentialBuilder[C]]]:
         """Splits into ``number`` towers that start at the head; when the ``with`` block ends,
         the head moves to their join (``how``, as in ``join``; by default concatenated along
         the last axis). A tower left untouched passes the head through.
@@ -134,11 +121,12 @@ class SequentialBuilder:
         if number == 1:
             self._move(heads[0])
             return
-        self._move(heads[0].join(heads[1:], how=how, axis=axis, name=name))
+        joined = cast(Any, heads[0]).join(heads[1:], how=how, axis=axis, name=name)
+        self._move(joined)
 
     def subdivide_with(
         self, number: int, join_function: Callable[..., Any] | keras.layers.Layer | str
-    ) -> contextlib.AbstractContextManager[list[SequentialBuilder]]:
+    ) -> contextlib.AbstractContextManager[list[SequentialBuilder[C]]]:
         """:meth:`subdivide` joined by ``join_function`` (PrettyTensor's name).
 
         Examples:
@@ -153,7 +141,7 @@ class SequentialBuilder:
         return self.subdivide(number, how=join_function)
 
     # ----------------------------------------------------------------- back to chains
-    def as_chain(self) -> Chain:
+    def as_chain(self) -> C:
         """The head: an immutable chain.
 
         Examples:
@@ -166,7 +154,7 @@ class SequentialBuilder:
     as_layer = as_chain
 
     @property
-    def head(self) -> Chain:
+    def head(self) -> C:
         """The chain the builder points at now."""
         return self._head
 
@@ -186,6 +174,11 @@ class SequentialBuilder:
 
     def __repr__(self) -> str:
         return f"<SequentialBuilder head={self._head.name!r} shape={self._head.shape}>"
+
+
+METHODS.reserve(
+    "SequentialBuilder", (name for name in dir(SequentialBuilder) if not name.startswith("_"))
+)
 
 
 def _head_of(value: Any) -> Any:

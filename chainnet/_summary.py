@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 
-if TYPE_CHECKING:
-    from chainnet._chain import Chain
-    from chainnet._network import Network
+from chainnet._node import Node
 
 __all__ = ["summary_rows", "summary_text"]
 
@@ -29,17 +26,12 @@ def _shape_text(tensor: object) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in dims) + ")"
 
 
-def summary_rows(
-    network: Network, outputs: Sequence[Chain] | None = None
-) -> tuple[list[Row], int, int]:
+def summary_rows(nodes: Sequence[Node]) -> tuple[list[Row], int, int]:
     """Table rows ``(name, method, output shape, params)``, total and trainable counts."""
-    names = (
-        network.ancestors([c.name for c in outputs]) if outputs else [n.name for n in network.nodes]
-    )
     rows: list[Row] = []
     seen: set[int] = set()
     total = trainable = 0
-    for node in (network._nodes[n] for n in names):
+    for node in nodes:
         if not node.layers:
             rows.append((node.name, node.method, _shape_text(node.output), "0"))
             continue
@@ -57,9 +49,9 @@ def summary_rows(
     return rows, total, trainable
 
 
-def summary_text(network: Network, outputs: Sequence[Chain] | None = None) -> str:
-    """The summary as text; the total equals ``keras.Model.count_params()``."""
-    rows, total, trainable = summary_rows(network, outputs)
+def summary_text(nodes: Sequence[Node]) -> str:
+    """The summary of ``nodes`` as text; the total equals ``keras.Model.count_params()``."""
+    rows, total, trainable = summary_rows(nodes)
     header: Row = ("Name", "Method", "Output shape", "Params")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
 

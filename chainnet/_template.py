@@ -11,36 +11,24 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, cast
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from chainnet._chainbase import ChainBase
 from chainnet._defaults import DefaultsScope, current_defaults, in_force
-from chainnet._errors import ChainError
-from chainnet._registry import METHODS
-
-if TYPE_CHECKING:
-    from chainnet._chain import Chain
-    from chainnet._network import Network
+from chainnet._errors import ChainError, did_you_mean
+from chainnet._journal import on_failure
+from chainnet._network import Network
+from chainnet._operators import Operators
+from chainnet._shapes import Shape, first_mismatch
+from chainnet._specs import METHODS
 
 __all__ = ["Template", "template"]
-
-Shape = tuple[Union[int, None], ...]
-
-_OPERATORS = {
-    "__add__": "add",
-    "__radd__": "add",
-    "__sub__": "subtract",
-    "__rsub__": "rsubtract",
-    "__mul__": "multiply",
-    "__rmul__": "multiply",
-    "__truediv__": "divide",
-    "__rtruediv__": "rdivide",
-    "__getitem__": "slice",
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +47,11 @@ class _Built:
     __slots__ = ("inputs", "model", "network", "output")
 
     def __init__(
-        self, model: keras.Model, network: Network, output: Chain, inputs: list[tuple[Shape, str]]
+        self,
+        model: keras.Model,
+        network: Network,
+        output: ChainBase,
+        inputs: list[tuple[Shape, str]],
     ) -> None:
         self.model = model
         self.network = network
@@ -67,21 +59,9 @@ class _Built:
         self.inputs = inputs
 
 
-def _compatible(expected: Shape, got: Shape) -> int | None:
-    """The first dimension where ``got`` does not fit ``expected`` (-1 for a rank mismatch)."""
-    if len(expected) != len(got):
-        return -1
-    for i, (a, b) in enumerate(zip(expected, got)):
-        if a is not None and b is not None and a != b:
-            return i
-    return None
-
-
 def _spec(value: Any) -> tuple[Shape, str]:
     """``(shape without batch, dtype)`` of a chain, tensor or array."""
-    from chainnet._chain import Chain
-
-    if isinstance(value, Chain):
+    if isinstance(value, ChainBase):
         return value.shape[1:], value.dtype
     if not hasattr(value, "shape") or not hasattr(value, "dtype"):
         value = np.asarray(value)
@@ -92,7 +72,7 @@ def _spec(value: Any) -> tuple[Shape, str]:
     return tuple(dims[1:]), str(keras.backend.standardize_dtype(value.dtype))
 
 
-class Template:
+class Template(Operators):
     """A chain with no input yet; applying it to chains or tensors shares one set of weights.
 
     Make one with :func:`chainnet.template`. Apply it with ``tmpl(x)`` or
@@ -114,7 +94,7 @@ class Template:
         TensorShape([3, 8])
     """
 
-    __slots__ = ("_built", "_fn", "_input_names", "_name", "_scope", "_steps")
+    __slots__ = ("_build_lock", "_built", "_fn", "_input_names", "_name", "_scope", "_steps")
 
     def __init__(
         self,
@@ -129,12 +109,11 @@ class Template:
         self._name = name
         self._scope = scope if scope is not None else current_defaults()
         self._built: _Built | None = None  # until the first application
+        self._build_lock = threading.RLock()  # one build, whichever thread applies it first
         self._input_names = _input_names(fn) if fn is not None else ["input"]
 
     # ----------------------------------------------------------------- recording
     def _record(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Template:
-        from chainnet._chain import Chain
-
         if self._fn is not None:
             raise ChainError(
                 f"template {self._display()!r} was made from a function; add steps inside the "
@@ -142,7 +121,7 @@ class Template:
             )
         for value in (*args, *kwargs.values()):
             items = value if isinstance(value, (list, tuple)) else (value,)
-            if any(isinstance(item, Chain) for item in items):
+            if any(isinstance(item, ChainBase) for item in items):
                 raise ChainError(
                     f"template {self._display()!r}: {method}() got a chain as an argument; a "
                     "recording template has one input. Write a function of several inputs "
@@ -152,80 +131,47 @@ class Template:
         return Template(name=self._name, steps=(*self._steps, step), scope=self._scope)
 
     def __getattr__(self, method: str) -> Callable[..., Template]:
-        from chainnet._chain import Chain
-
-        if method.startswith("_") or method not in METHODS or not hasattr(Chain, method):
-            import difflib
-
-            close = difflib.get_close_matches(method, METHODS.names(), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+        if method.startswith("_") or method not in METHODS:
+            hint = did_you_mean(method, METHODS.names())
             raise AttributeError(f"templates record chain methods; {method!r} is not one.{hint}")
 
         def record(*args: Any, **kwargs: Any) -> Template:
             return self._record(method, args, kwargs)
 
         record.__name__ = method
-        record.__doc__ = getattr(Chain, method).__doc__
+        record.__doc__ = getattr(Network.chain_class(), method).__doc__
         return record
 
-    def __add__(self, other: Any) -> Template:
-        return self._record("add", (other,), {})
-
-    def __radd__(self, other: Any) -> Template:
-        return self._record("add", (other,), {})
-
-    def __sub__(self, other: Any) -> Template:
-        return self._record("subtract", (other,), {})
-
-    def __rsub__(self, other: Any) -> Template:
-        return self._record("rsubtract", (other,), {})
-
-    def __mul__(self, other: Any) -> Template:
-        return self._record("multiply", (other,), {})
-
-    def __rmul__(self, other: Any) -> Template:
-        return self._record("multiply", (other,), {})
-
-    def __truediv__(self, other: Any) -> Template:
-        return self._record("divide", (other,), {})
-
-    def __rtruediv__(self, other: Any) -> Template:
-        return self._record("rdivide", (other,), {})
-
-    def __getitem__(self, key: Any) -> Template:
-        return self._record("slice", (key,), {})
+    def _apply_operator(self, method: str, args: tuple[Any, ...]) -> Template:
+        return self._record(method, args, {})
 
     # ----------------------------------------------------------------- applying
     def __call__(self, *inputs: Any, name: str | None = None, training: bool | None = None) -> Any:
         """Applies the template: chains give a chain (one step), tensors give a tensor."""
-        from chainnet._chain import Chain
-
         if not inputs:
             raise ChainError(f"template {self._display()!r} needs an input to apply to.")
         if self._is_decorator_call(inputs):  # @cn.template(name="cell") over a function
             return Template(inputs[0], name=self._name)
-        if isinstance(inputs[0], Chain):
+        if isinstance(inputs[0], ChainBase):
             if training is not None:
                 raise ChainError(
                     "training= applies when a template is called on tensors; a chain step "
                     "follows the mode its model is run in (fit: training, predict: inference)."
                 )
-            return inputs[0].apply_template(self, *inputs[1:], name=name)
-        if any(isinstance(x, Chain) for x in inputs):
+            return cast(Any, inputs[0]).apply_template(self, *inputs[1:], name=name)
+        if any(isinstance(x, ChainBase) for x in inputs):
             raise ChainError("apply a template to chains only, or to tensors only.")
         model = self._layer_for(inputs, None, name)
         return model(inputs[0] if len(inputs) == 1 else list(inputs), training=training)
 
     def _is_decorator_call(self, inputs: tuple[Any, ...]) -> bool:
-        from chainnet._chain import Chain
-
         value = inputs[0]
         return (
             self._fn is None
             and not self._steps
             and len(inputs) == 1
             and callable(value)
-            and not isinstance(value, (Chain, Template, keras.KerasTensor, np.ndarray))
+            and not isinstance(value, (ChainBase, Template, keras.KerasTensor, np.ndarray))
             and not tf.is_tensor(value)
         )
 
@@ -238,10 +184,11 @@ class Template:
             >>> t.layer.count_params()
             15
         """
-        if self._built is not None:
-            raise ChainError(f"template {self._display()!r} is already built.")
         specs = [(tuple(s), dtype) for s in input_shapes]
-        self._build(specs, self._name or self._default_name())
+        with self._build_lock:
+            if self._built is not None:
+                raise ChainError(f"template {self._display()!r} is already built.")
+            self._build(specs, self._name or self._default_name())
         return self
 
     def _display(self) -> str:
@@ -263,15 +210,18 @@ class Template:
                 f"template {self._display()!r} takes {len(self._input_names)} input(s) "
                 f"{self._input_names}, got {len(specs)}."
             )
-        if self._built is None:
-            model_name = name or self._name
-            if model_name is None:
-                base = self._default_name()
-                model_name = network.next_name(base, None, method="template") if network else base
-            return self._build(specs, model_name)
-        built = self._built
+        with self._build_lock:  # threads applying it for the first time at once build once
+            if self._built is None:
+                model_name = name or self._name
+                if model_name is None:
+                    base = self._default_name()
+                    model_name = (
+                        network.next_name(base, None, method="template") if network else base
+                    )
+                return self._build(specs, model_name)
+            built = self._built
         for index, ((expected, _), (got, _)) in enumerate(zip(built.inputs, specs)):
-            where = _compatible(expected, got)
+            where = first_mismatch(expected, got)
             if where is None:
                 continue
             detail = (
@@ -287,9 +237,6 @@ class Template:
         return built.model
 
     def _build(self, specs: list[tuple[Shape, str]], model_name: str) -> keras.Model:
-        from chainnet._chain import Chain
-        from chainnet._network import Network
-
         # init_scope: the first application may happen inside a tf.function; the variables
         # are created eagerly, once, outside of it.
         with tf.init_scope(), in_force(self._scope):
@@ -305,7 +252,7 @@ class Template:
                 for step in self._steps:
                     with in_force(step.scope):
                         output = getattr(output, step.method)(*step.args, **step.kwargs)
-            if not isinstance(output, Chain):
+            if not isinstance(output, ChainBase):
                 raise ChainError(
                     f"template {model_name!r} must give one chain, got {type(output).__name__}"
                     + (
@@ -317,6 +264,11 @@ class Template:
                 )
             model = output.network.build_model([output], model_name)
         self._built = _Built(model, output.network, output, specs)
+
+        def unbuild() -> None:  # the step that built it failed: as if never applied
+            self._built = None
+
+        on_failure(unbuild)
         return model
 
     # ----------------------------------------------------------------- handles
@@ -349,7 +301,7 @@ class Template:
         return self._require_built("network").network
 
     @property
-    def output(self) -> Chain:
+    def output(self) -> ChainBase:
         """The template's output chain, inside its own network."""
         return self._require_built("output").output
 
@@ -401,6 +353,9 @@ class Template:
             body = "steps=[" + ", ".join(s.method for s in self._steps) + "]"
         state = f"built for {self.input_shapes}" if self._built is not None else "not built"
         return f"<Template {self._display()!r} {body} {state}>"
+
+
+METHODS.reserve("Template", (name for name in dir(Template) if not name.startswith("_")))
 
 
 def _input_names(fn: Callable[..., Any]) -> list[str]:

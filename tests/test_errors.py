@@ -283,12 +283,16 @@ def test_arithmetic_with_shapes_that_do_not_broadcast() -> None:
 
 def test_arithmetic_with_a_keras_tensor_or_an_object() -> None:
     x = cn.input((6,), name="x")
+    derived = keras.layers.Dense(6)(keras.Input((6,)))
     assert_mentions(
-        error_text(lambda: x + keras.Input((6,))),
+        error_text(lambda: x + derived),
         "add() at layer 'add'",
         "symbolic Keras tensor",
-        "cn.wrap(tensor)",
+        "keras.Input(...)",
     )
+    # a keras.Input itself is an operand: it joins the network as an input
+    y = x + keras.Input((6,), name="extra")
+    assert [t.name for t in y.model().inputs] == ["x", "extra"]
     assert_mentions(error_text(lambda: x * None), "multiply()", "NoneType None")
     assert_mentions(error_text(lambda: x - object()), "subtract()", "object")
 
@@ -447,7 +451,8 @@ def test_register_clash_with_a_built_in() -> None:
         "overwrite=True",
     )
     assert_mentions(
-        error_text(lambda: cn.register(conv2d, name="shape")), "already have a method 'shape'"
+        error_text(lambda: cn.register(conv2d, name="shape")),
+        "'shape' is an attribute of Chain, not a method",
     )
     assert_mentions(
         error_text(lambda: cn.register(conv2d, name="_hidden")),

@@ -345,22 +345,40 @@ def test_merging_two_input_networks_with_plus() -> None:
     assert total.relu().name == "relu" and a.relu().name == "relu_1"
 
 
-def test_merging_networks_that_use_the_same_names_is_an_error() -> None:
-    a, line_a = cn.input((3,), name="a").fully_connected(2), _here()
-    b, line_b = cn.input((3,), name="b").fully_connected(2), _here()
+def test_merging_networks_renames_clashing_automatic_names() -> None:
+    a = cn.input((3,), name="a").fully_connected(2)
+    b = cn.input((3,), name="b").fully_connected(2)
+    y = a + b
+    assert (a.name, b.name, y.name) == ("fully_connected", "fully_connected_1", "add")
+    assert [n.name for n in y.network.nodes] == [
+        "a",
+        "fully_connected",
+        "b",
+        "fully_connected_1",
+        "add",
+    ]
+    assert b.network is a.network and b.layer is not None and b.layer.name == b.name
+
+
+def test_merging_networks_that_use_the_same_chosen_names_is_an_error() -> None:
+    a, line_a = cn.input((3,), name="a").fully_connected(2, name="fc"), _here()
+    b, line_b = cn.input((3,), name="b").fully_connected(2, name="fc"), _here()
     with pytest.raises(cn.ChainError) as caught:
         a + b
     text = str(caught.value)
-    assert "both use the name 'fully_connected'" in text
+    assert "both use the name 'fc', which you chose" in text
     assert f"{__file__}:{line_a}" in text and f"{__file__}:{line_b}" in text
-    assert "network.input(" in text  # the advice
-    # nothing was merged
+    assert "another name=" in text  # the advice
+    # nothing was merged, nothing renamed
     assert a.network is not b.network
+    assert [n.name for n in b.network.nodes] == ["b", "fc"]
 
 
-def test_two_unnamed_inputs_clash() -> None:
-    with pytest.raises(cn.ChainError, match="both use the name 'input'"):
-        cn.input((3,)) + cn.input((3,))
+def test_two_unnamed_inputs_combine() -> None:
+    a, b = cn.input((3,)), cn.input((3,))
+    y = a + b
+    assert (a.name, b.name) == ("input", "input_1")
+    assert [t.name for t in y.model().inputs] == ["input", "input_1"]
 
 
 def test_merging_eager_and_symbolic_is_an_error() -> None:

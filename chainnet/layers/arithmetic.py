@@ -20,7 +20,8 @@ OPERATORS = {
 
 @keras.saving.register_keras_serializable(package="chainnet")
 class Arithmetic(keras.layers.Layer):
-    """``x <op> y`` for two inputs, or ``x <op> constant`` (``constant <op> x`` if ``reverse``).
+    """``x <op> y`` for two inputs, or ``x <op> constant``; ``reverse`` swaps the sides
+    (``y <op> x``, ``constant <op> x``).
 
     The constant is stored in the layer's config (as a nested list), so it saves with the model;
     with a constant, both sides are cast to ``result_dtype`` (default: the input's dtype).
@@ -45,6 +46,8 @@ class Arithmetic(keras.layers.Layer):
     def call(self, inputs: Any) -> Any:
         if self.constant is None:
             left, right = inputs
+            if self.reverse:
+                left, right = right, left
         else:
             dtype = self.result_dtype or inputs.dtype
             left = ops.cast(inputs, dtype)

@@ -8,7 +8,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from chainnet.losses import LOSSES, accuracy
+from chainnet._losses import LOSSES, accuracy
 
 __all__ = ["Accuracy", "BatchLoss", "TiedSoftmax"]
 

@@ -6,64 +6,25 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from chainnet._registry import Lowering, chain_method
+from chainnet._chainbase import ChainBase, Lowering
+from chainnet._operands import as_operand
+from chainnet._registry import chain_method
+from chainnet._shapes import check_broadcast
 from chainnet.layers.arithmetic import Arithmetic
 
-__all__ = ["ArithmeticMethods", "broadcast_shape"]
-
-
-def broadcast_shape(
-    a: tuple[int | None, ...], b: tuple[int | None, ...]
-) -> tuple[int | None, ...] | None:
-    """The broadcast of two static shapes (``None`` = unknown), or ``None`` if they clash."""
-    out: list[int | None] = []
-    for i in range(1, max(len(a), len(b)) + 1):
-        x = a[-i] if i <= len(a) else 1
-        y = b[-i] if i <= len(b) else 1
-        if x == 1:
-            out.append(y)
-        elif y == 1 or x == y:
-            out.append(x)
-        elif x is None or y is None:
-            out.append(x if y is None else y)
-        else:
-            return None
-    return tuple(reversed(out))
+__all__ = ["ArithmeticMethods"]
 
 
 def _lower(chain: Any, op: str, other: Any, reverse: bool, name: str | None) -> Any:
-    from chainnet._chain import Chain
-
-    if isinstance(other, Chain):
-        if broadcast_shape(chain.shape, other.shape) is None:
-            raise ValueError(
-                f"cannot {op} shapes {chain.shape} ({chain.name!r}) and {other.shape} "
-                f"({other.name!r}): they do not broadcast"
-            )
-        return Lowering((Arithmetic(op, name=name),), others=(other,))
-    if isinstance(other, keras.KerasTensor):
-        raise TypeError(
-            f"cannot {op} a chain and a symbolic Keras tensor; wrap it first: cn.wrap(tensor)"
-        )
-    if tf.is_tensor(other) and not tf.executing_eagerly():
-        # a graph tensor inside tf.function has no value to bake in: it becomes an operand
-        operand = chain.network.adopt(other, f"{op}_operand", method=op)
-        return _lower(chain, op, operand, reverse, name)
-    constant = np.asarray(other)
-    if constant.dtype.kind not in "biuf":
-        raise TypeError(
-            f"cannot {op} a chain and {type(other).__name__} {other!r}: constants must be "
-            f"numbers (bool, int or float), got dtype {constant.dtype}"
-        )
-    if broadcast_shape(chain.shape, constant.shape) is None:
-        raise ValueError(
-            f"cannot {op} shape {chain.shape} ({chain.name!r}) and a constant of shape "
-            f"{constant.shape}: they do not broadcast"
-        )
-    result = _result_dtype(chain.dtype, constant)
-    return Arithmetic(op, constant=constant, reverse=reverse, result_dtype=result, name=name)
+    method = f"r{op}" if reverse else op
+    operand = as_operand(chain, other, method=method, role=f"{op}_operand", constant=True)
+    if isinstance(operand, ChainBase):
+        check_broadcast(op, chain.shape, operand.shape, (chain.name, operand.name))
+        return Lowering((Arithmetic(op, reverse=reverse, name=name),), others=(operand,))
+    check_broadcast(op, chain.shape, operand.shape, (chain.name, None))
+    result = _result_dtype(chain.dtype, operand)
+    return Arithmetic(op, constant=operand, reverse=reverse, result_dtype=result, name=name)
 
 
 def _result_dtype(chain_dtype: str, constant: np.ndarray) -> str:
@@ -126,37 +87,22 @@ class ArithmeticMethods:
 
     @chain_method()
     def rsubtract(self, other: Any, *, name: str | None = None) -> Any:
-        """``other - self`` for a constant ``other``; ``1.0 - chain`` calls this."""
+        """``other - self``; ``1.0 - chain`` calls this.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> (1.0 - cn.input((4,))).shape
+            (None, 4)
+        """
         return _lower(self, "subtract", other, True, name)
 
     @chain_method()
     def rdivide(self, other: Any, *, name: str | None = None) -> Any:
-        """``other / self`` for a constant ``other``; ``1.0 / chain`` calls this."""
+        """``other / self``; ``1.0 / chain`` calls this.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> (1.0 / cn.input((4,))).shape
+            (None, 4)
+        """
         return _lower(self, "divide", other, True, name)
-
-    def __add__(self, other: Any) -> Any:
-        return self.add(other)
-
-    def __radd__(self, other: Any) -> Any:
-        return self.add(other)
-
-    def __sub__(self, other: Any) -> Any:
-        return self.subtract(other)
-
-    def __rsub__(self, other: Any) -> Any:
-        return self.rsubtract(other)
-
-    def __mul__(self, other: Any) -> Any:
-        return self.multiply(other)
-
-    def __rmul__(self, other: Any) -> Any:
-        return self.multiply(other)
-
-    def __truediv__(self, other: Any) -> Any:
-        return self.divide(other)
-
-    def __rtruediv__(self, other: Any) -> Any:
-        return self.rdivide(other)
-
-    def __neg__(self) -> Any:
-        return self.multiply(-1.0, name=None)

@@ -9,8 +9,10 @@ from typing import Any
 
 import keras
 
+from chainnet._chainbase import Lowering
+from chainnet._journal import rename_layer
 from chainnet._naming import has_automatic_name, snake_case
-from chainnet._registry import Lowering, chain_method
+from chainnet._registry import chain_method
 
 __all__ = ["GenericMethods"]
 
@@ -90,23 +92,21 @@ class GenericMethods:
                 "use apply(fn) for a function"
             )
         network = self.network  # type: ignore[attr-defined]
-        explicit = name
-        if explicit is not None:
-            network.next_name(explicit, explicit, method="apply_layer")
+        if name is not None:
+            network.next_name(name, name, method="apply_layer")
             if layer.built:
                 raise ValueError(
                     f"layer {layer.name!r} is already built and cannot be renamed to "
-                    f"{explicit!r}; apply it without name=, or pass a new layer"
+                    f"{name!r}; apply it without name=, or pass a new layer"
                 )
-            layer.name = explicit
-            return Lowering((layer,), node_name=explicit)
+            rename_layer(layer, name)  # undone if the step fails
+            return Lowering((layer,), node_name=name)
         if layer.name in network and network.layer(layer.name) is layer:
             shared = network.next_name(layer.name, None, method="apply_layer")
             return Lowering((layer,), node_name=shared)
         if not layer.built and has_automatic_name(layer):
-            layer.name = network.next_name(
-                snake_case(type(layer).__name__), None, method="apply_layer"
-            )
+            base = snake_case(type(layer).__name__)
+            rename_layer(layer, network.next_name(base, None, method="apply_layer"))
             return Lowering((layer,), node_name=layer.name)
         node = network.next_name(layer.name, layer.name, method="apply_layer")
         return Lowering((layer,), node_name=node)

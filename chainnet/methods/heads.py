@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import keras
 
+from chainnet._chainbase import Lowering
 from chainnet._errors import ChainError
-from chainnet._registry import Lowering, chain_method
+from chainnet._losses import label_kind
+from chainnet._operands import as_operand
+from chainnet._registry import chain_method
+from chainnet._shapes import check_same_shape
 from chainnet.layers.losses import Accuracy, BatchLoss, TiedSoftmax
-from chainnet.losses import label_kind
 from chainnet.methods._common import InitializerLike, RegularizerLike, kernel_regularizer_for
 from chainnet.methods.merge import multi_chain_method
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # type hints only: the public Chain (see docs/architecture.md)
     from chainnet._chain import Chain
 
 __all__ = ["HeadMethods", "SoftmaxResult"]
@@ -34,29 +37,17 @@ class SoftmaxResult(NamedTuple):
     logits: Chain
 
 
-def _as_chain(chain: Any, value: Any, what: str) -> Chain:
-    """``value`` as a chain of ``chain``'s network; data is wrapped for eager chains."""
-    from chainnet._chain import Chain
-
-    if isinstance(value, Chain):
-        return value
-    if chain.network.kind == "symbolic":
-        raise ChainError(
-            f"{what} must be a chain on a symbolic network: add it as an input, "
-            f"chain.network.input(shape, dtype=...), got {type(value).__name__}."
-        )
-    base = what.split("(")[-1].rstrip(")")
-    try:
-        return chain.network.adopt(value, base, method=what)  # type: ignore[no-any-return]
-    except ChainError as err:
-        raise ChainError(f"{what}: {err}") from err
+def _as_chain(chain: Any, value: Any, method: str, role: str) -> Chain:
+    """``value`` as a chain of ``chain``'s network (data is adopted by eager and graph chains)."""
+    operand: Chain = as_operand(chain, value, method=method, role=role)
+    return operand
 
 
 def _weights(chain: Any, method: str, weights: Any) -> tuple[Chain, ...]:
     """The per-example weights as a chain of shape ``(batch,)`` or ``(batch, 1)``."""
     if weights is None:
         return ()
-    w = _as_chain(chain, weights, f"{method}(per_example_weights)")
+    w = _as_chain(chain, weights, method, "per_example_weights")
     shape = w.shape
     if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] not in (1, None)):
         raise ChainError(
@@ -68,12 +59,9 @@ def _weights(chain: Any, method: str, weights: Any) -> tuple[Chain, ...]:
 
 def _check_target(method: str, predictions: Any, target: Chain) -> None:
     """Regression and binary targets must match the predictions' shape."""
-    a, b = predictions.shape, target.shape
-    if len(a) != len(b) or any(x is not None and y is not None and x != y for x, y in zip(a, b)):
-        raise ChainError(
-            f"{method}(): the target of shape {b} ({target.name!r}) does not match the "
-            f"predictions of shape {a} ({predictions.name!r})."
-        )
+    check_same_shape(
+        method, "target", target.shape, target.name, predictions.shape, predictions.name
+    )
     dtype = keras.backend.standardize_dtype(target.dtype)
     if "float" not in dtype and "int" not in dtype:
         raise ChainError(f"{method}(): the target must be numeric, got dtype {dtype}.")
@@ -81,7 +69,7 @@ def _check_target(method: str, predictions: Any, target: Chain) -> None:
 
 def _labels(chain: Any, method: str, labels: Any, sparse: bool | None) -> Chain:
     """Checks ``labels`` against the logits; ``sparse`` forces class ids or one-hot."""
-    labels_chain = _as_chain(chain, labels, f"{method}(labels)")
+    labels_chain = _as_chain(chain, labels, method, "labels")
     kind = label_kind(method, chain.shape, labels_chain.shape, labels_chain.dtype)
     if sparse is True and kind != "sparse":
         raise ChainError(
@@ -98,7 +86,8 @@ def _labels(chain: Any, method: str, labels: Any, sparse: bool | None) -> Chain:
 
 
 def _step(chain: Any, method: str, name: str, layer: keras.layers.Layer, others: Any) -> Chain:
-    chain.network.next_name(name, name, method=method)  # a clear error on a duplicate name
+    """A further step of a head, named after it (``<name>_loss``, ``<name>_softmax``: the
+    method declares these suffixes, so the names are known to be free)."""
     result: Chain = chain._extend(method, name, Lowering((layer,), others=tuple(others)))
     return result
 
@@ -109,7 +98,9 @@ class HeadMethods:
     __slots__ = ()
 
     @multi_chain_method(
-        rank=2, rank_hint="Call .flatten() first to turn (batch, ...) into (batch, features)."
+        rank=2,
+        rank_hint="Call .flatten() first to turn (batch, ...) into (batch, features).",
+        derived_names=("", "_loss", "_softmax"),
     )
     def softmax_classifier(
         self,
@@ -152,7 +143,7 @@ class HeadMethods:
         logits_shape = (*self.shape[:-1], num_classes)  # type: ignore[attr-defined]
         labels_chain = weights = None
         if labels is not None:
-            labels_chain = _as_chain(self, labels, f"{method}(labels)")
+            labels_chain = _as_chain(self, labels, method, "labels")
             kind = label_kind(method, logits_shape, labels_chain.shape, labels_chain.dtype)
             weights = _weights(self, method, per_example_weights)
         elif per_example_weights is not None:
@@ -272,7 +263,7 @@ class HeadMethods:
 
 
 def _regression(chain: Any, method: str, target: Any, weights: Any, name: str | None) -> Lowering:
-    target_chain = _as_chain(chain, target, f"{method}(target)")
+    target_chain = _as_chain(chain, target, method, "target")
     _check_target(method, chain, target_chain)
     extra = _weights(chain, method, weights)
     return Lowering((BatchLoss(method, name=name),), others=(target_chain, *extra))

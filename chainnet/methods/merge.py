@@ -4,24 +4,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 import keras
 
-from chainnet._registry import Lowering, chain_method
+from chainnet._chainbase import ChainBase, Lowering
+from chainnet._journal import rename_layer
+from chainnet._operands import as_chains
+from chainnet._registry import chain_method
+from chainnet._shapes import Shape, check_join, normalize_axis
+from chainnet._template import Template
 from chainnet.layers.merge import Stack
 from chainnet.layers.shape import Slice, encode_key
-from chainnet.methods.arithmetic import broadcast_shape
 
-if TYPE_CHECKING:
-    from chainnet._chain import Chain
+if TYPE_CHECKING:  # type hints only: the public Chain (see docs/architecture.md)
     from chainnet._template import Template
 
 __all__ = ["JOINS", "MergeMethods", "TemplateMethods", "multi_chain_method"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-Shape = tuple[Union[int, None], ...]
 
 JOINS: dict[str, type[keras.layers.Layer]] = {
     "concat": keras.layers.Concatenate,
@@ -39,12 +41,18 @@ def multi_chain_method(
     rank: int | tuple[int, ...] | None = None,
     rank_hint: str | None = None,
     names_itself: bool = False,
+    derived_names: Sequence[str] = ("",),
 ) -> Callable[[Callable[Concatenate[Any, P], R]], Callable[Concatenate[Any, P], R]]:
     """:func:`chain_method` for a step that gives several chains: the body builds them (with
     ``chain._extend``) and returns a tuple of chains, which is also the method's result type."""
 
     def decorate(fn: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Any, P], R]:
-        method = chain_method(rank=rank, rank_hint=rank_hint, names_itself=names_itself)(fn)
+        method = chain_method(
+            rank=rank,
+            rank_hint=rank_hint,
+            names_itself=names_itself,
+            derived_names=derived_names,
+        )(fn)
         return cast(Any, method)
 
     return decorate
@@ -53,78 +61,22 @@ def multi_chain_method(
 def part_names(chain: Any, method: str, explicit: str | None, count: int) -> list[str]:
     """``<base>.0`` ... ``<base>.<count-1>``: ``base`` is ``explicit`` (a duplicate is an
     error), else the first of ``method``, ``method_1``, ... whose parts are all free."""
-    network = chain.network
-    if explicit is not None:
-        names = [f"{explicit}.{i}" for i in range(count)]
-        for name in names:
-            network.next_name(name, name, method=method)
-        return names
-    index = 0
-    while True:
-        base = method if index == 0 else f"{method}_{index}"
-        names = [f"{base}.{i}" for i in range(count)]
-        if base not in network and not any(n in network for n in names):
-            return names
-        index += 1
+    parts = [f".{i}" for i in range(count)]
+    suffixes = parts if explicit is not None else ["", *parts]
+    base = chain.network.next_name(method, explicit, method=method, suffixes=suffixes)
+    return [base + part for part in parts]
 
 
-def as_chains(value: Any, what: str) -> tuple[Chain, ...]:
-    """A chain or a sequence of chains as a tuple; anything else is a ``TypeError``."""
-    from chainnet._chain import Chain
-
-    items = tuple(value) if isinstance(value, (list, tuple)) else (value,)
-    bad = [type(x).__name__ for x in items if not isinstance(x, Chain)]
-    if bad or not items:
-        raise TypeError(
-            f"{what} must be a chain or a list of chains, got {bad or 'nothing'}; wrap tensors "
-            "with cn.wrap(...) or add inputs with chain.network.input(...)"
-        )
-    return items
+def _operands(chain: Any, value: Any, method: str, role: str) -> tuple[ChainBase, ...]:
+    return as_chains(chain, value, method=method, role=role)
 
 
-def _describe(chains: Sequence[Chain]) -> str:
-    return ", ".join(f"{c.shape} ({c.name!r})" for c in chains)
-
-
-def _axis(axis: int, rank: int, what: str) -> int:
-    if not -rank <= axis < rank:
-        raise ValueError(f"{what}: axis {axis} is out of range for rank {rank}")
-    return axis % rank
-
-
-def check_join(how: str, chains: Sequence[Chain], axis: int = -1) -> None:
-    """Raises a ``ValueError`` naming every shape and the join mode if the chains don't fit."""
-    shapes = [c.shape for c in chains]
-    if how == "concat":
-        rank = len(shapes[0])
-        if any(len(s) != rank for s in shapes):
-            raise ValueError(
-                f"cannot join with how='concat': shapes {_describe(chains)} have different ranks"
-            )
-        ax = _axis(axis, rank, "join(how='concat')")
-        for s in shapes[1:]:
-            for i, (a, b) in enumerate(zip(shapes[0], s)):
-                if i != ax and a is not None and b is not None and a != b:
-                    raise ValueError(
-                        f"cannot join with how='concat' along axis {axis}: shapes "
-                        f"{_describe(chains)} differ in dimension {i} ({a} vs {b})"
-                    )
-    elif how == "stack":
-        for s in shapes[1:]:
-            if len(s) != len(shapes[0]) or broadcast_shape(shapes[0], s) != shapes[0]:
-                raise ValueError(f"cannot stack shapes {_describe(chains)}: they must be equal")
-    else:
-        out: Shape | None = shapes[0]
-        for s in shapes[1:]:
-            out = broadcast_shape(out, s) if out is not None else None
-        if out is None:
-            raise ValueError(
-                f"cannot join with how={how!r}: shapes {_describe(chains)} do not broadcast"
-            )
+def _check(how: str, chains: Sequence[ChainBase], axis: int = -1) -> None:
+    check_join(how, [c.shape for c in chains], [c.name for c in chains], axis)
 
 
 def _slice_key(axis: int, rank: int, index: int | slice) -> tuple[Any, ...]:
-    ax = _axis(axis, rank, "split")
+    ax = normalize_axis(axis, rank, "split")
     return (*(slice(None),) * ax, index)
 
 
@@ -134,9 +86,7 @@ class MergeMethods:
     __slots__ = ()
 
     @chain_method()
-    def concat(
-        self, concat_dim: int, other_tensors: Chain | Sequence[Chain], *, name: str | None = None
-    ) -> Any:
+    def concat(self, concat_dim: int, other_tensors: Any, *, name: str | None = None) -> Any:
         """Concatenates this chain with ``other_tensors`` along ``concat_dim`` (PrettyTensor's
         order; the batch dimension counts as 0).
 
@@ -146,14 +96,14 @@ class MergeMethods:
             >>> x.concat(-1, [x.conv2d(1, 5), x.conv2d(1, 6)]).shape
             (None, 8, 8, 14)
         """
-        others = as_chains(other_tensors, "concat(other_tensors)")
-        check_join("concat", [cast("Chain", self), *others], concat_dim)
+        others = _operands(self, other_tensors, "concat", "other_tensors")
+        _check("concat", [cast(ChainBase, self), *others], concat_dim)
         return Lowering((keras.layers.Concatenate(axis=concat_dim, name=name),), others=others)
 
     @chain_method()
     def join(
         self,
-        others: Chain | Sequence[Chain],
+        others: Any,
         *,
         how: str | Callable[..., Any] | keras.layers.Layer = "concat",
         axis: int = -1,
@@ -174,20 +124,20 @@ class MergeMethods:
             >>> x.join([x.fully_connected(2)]).shape
             (None, 6)
         """
-        listed = as_chains(others, "join(others)")
-        chains = (cast("Chain", self), *listed) if include_self else listed
+        listed = _operands(self, others, "join", "others")
+        chains = (cast(ChainBase, self), *listed) if include_self else listed
         if len(chains) < 2:
             raise ValueError(f"join() needs at least two chains, got {len(chains)}")
         if isinstance(how, keras.layers.Layer):
             layer = how
             if name is not None and not layer.built:
-                layer.name = name
+                rename_layer(layer, name)
         elif isinstance(how, str):
             if how not in JOINS:
                 raise ValueError(
                     f"how must be one of {sorted(JOINS)}, a layer or a function, got {how!r}"
                 )
-            check_join(how, chains, axis)
+            _check(how, chains, axis)
             options = {"axis": axis} if how == "concat" else {}
             layer = JOINS[how](name=name, **options)
         elif callable(how):
@@ -198,9 +148,7 @@ class MergeMethods:
         return first._extend("join", str(name), Lowering((layer,), others=tuple(rest)))
 
     @chain_method()
-    def stack(
-        self, others: Chain | Sequence[Chain], axis: int = 1, *, name: str | None = None
-    ) -> Any:
+    def stack(self, others: Any, axis: int = 1, *, name: str | None = None) -> Any:
         """Stacks this chain and ``others`` (same shapes) along a new ``axis`` (batch is 0).
 
         Examples:
@@ -209,14 +157,14 @@ class MergeMethods:
             >>> x.stack([x.fully_connected(4)]).shape
             (None, 2, 4)
         """
-        chains = (cast("Chain", self), *as_chains(others, "stack(others)"))
-        check_join("stack", chains)
+        chains = (cast(ChainBase, self), *_operands(self, others, "stack", "others"))
+        _check("stack", chains)
         return Lowering((Stack(axis, name=name),), others=chains[1:])
 
     @multi_chain_method(names_itself=True)
     def split(
         self, split_dim: int = -1, num_splits: int | Sequence[int] = 2, *, name: str | None = None
-    ) -> tuple[Chain, ...]:
+    ) -> tuple[ChainBase, ...]:
         """Splits into ``num_splits`` equal parts along ``split_dim``, or into parts of the
         given sizes (PrettyTensor's order). Part ``i`` is the step ``<name>.<i>``.
 
@@ -227,7 +175,7 @@ class MergeMethods:
             ((None, 2), (None, 4), 'split.0')
         """
         shape: Shape = self.shape  # type: ignore[attr-defined]
-        ax = _axis(split_dim, len(shape), "split")
+        ax = normalize_axis(split_dim, len(shape), "split")
         if ax == 0:
             raise ValueError("split() cannot split the batch dimension (axis 0)")
         size = shape[ax]
@@ -255,7 +203,7 @@ class MergeMethods:
         return tuple(parts)
 
     @multi_chain_method(names_itself=True)
-    def unstack(self, axis: int = 1, *, name: str | None = None) -> tuple[Chain, ...]:
+    def unstack(self, axis: int = 1, *, name: str | None = None) -> tuple[ChainBase, ...]:
         """Unstacks along ``axis`` (default 1: time steps) into one chain per index, each
         without that axis. Part ``i`` is the step ``<name>.<i>``.
 
@@ -266,7 +214,7 @@ class MergeMethods:
             (3, (None, 5), 'unstack.2')
         """
         shape: Shape = self.shape  # type: ignore[attr-defined]
-        ax = _axis(axis, len(shape), "unstack")
+        ax = normalize_axis(axis, len(shape), "unstack")
         if ax == 0 or shape[ax] is None:
             raise ValueError(
                 f"unstack() needs a known, non-batch axis; axis {axis} of shape {shape} is not"
@@ -278,8 +226,8 @@ class MergeMethods:
         )
 
 
-def _part(chain: Any, method: str, name: str, key: tuple[Any, ...]) -> Chain:
-    return cast("Chain", chain._extend(method, name, Slice(encode_key(key), name=name)))
+def _part(chain: Any, method: str, name: str, key: tuple[Any, ...]) -> ChainBase:
+    return cast(ChainBase, chain._extend(method, name, Slice(encode_key(key), name=name)))
 
 
 class TemplateMethods:
@@ -288,7 +236,9 @@ class TemplateMethods:
     __slots__ = ()
 
     @chain_method(names_itself=True)
-    def apply_template(self, template: Template, *others: Chain, name: str | None = None) -> Any:
+    def apply_template(
+        self, template: Template, *others: ChainBase, name: str | None = None
+    ) -> Any:
         """Applies ``template`` to this chain (and ``others``, for a template of several
         inputs) as one step; every application shares the template's weights.
 
@@ -300,16 +250,11 @@ class TemplateMethods:
             >>> a.name, b.name, len(a.model().weights)
             ('tower', 'tower_1', 2)
         """
-        from chainnet._template import Template
-
         if not isinstance(template, Template):
             raise TypeError(f"apply_template() needs a cn.template(...), got {template!r}")
-        me = cast("Chain", self)
-        chains = (me, *as_chains(others, "apply_template(others)")) if others else (me,)
+        me = cast(ChainBase, self)
+        chains = (me, *_operands(me, others, "apply_template", "others")) if others else (me,)
         network = self.network  # type: ignore[attr-defined]
         model = template._layer_for(chains, network, name)
-        if model.name in network and network.layer(model.name) is model:
-            node = network.next_name(model.name, name, method="apply_template")
-        else:
-            node = network.next_name(model.name, name or model.name, method="apply_template")
+        node = network.next_name(model.name, name, method="apply_template")
         return Lowering((model,), others=chains[1:], node_name=node)

@@ -141,10 +141,6 @@ class ShapeMethods:
         """
         return Slice(encode_key(key), name=name)
 
-    def __getitem__(self, key: Any) -> Any:
-        """``chain[:, 2:5]``: the same as ``chain.slice(key)``."""
-        return self.slice(key)
-
     @chain_method()
     def cast(self, dtype: str, *, name: str | None = None) -> Any:
         """Casts to ``dtype``.

@@ -1,0 +1,944 @@
+"""Core v2 (issue 8): chains started separately combine in every merge step, arrays join
+where a chain operand is, steps are all-or-nothing, errors say whose mistake they are,
+registration cannot break chains, templates build once across threads, and the operator
+table works on chains, sequential builders and templates.
+
+Symbolic combinations are checked end to end: ``cn.model`` builds, one training step runs,
+a ``.keras`` file round-trips with ``safe_mode=True`` and the names are the same in a fresh
+process. Values are compared with hand-written Keras models (same weights) or NumPy.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import chainnet as cn
+import chainnet._naming
+import chainnet.methods.shape
+from chainnet._specs import METHODS
+
+RNG = np.random.default_rng(0)
+HERE = Path(__file__).resolve().parent
+
+
+def _here() -> int:
+    """The line number of the caller (to check ``file:line`` in messages)."""
+    frame = inspect.currentframe()
+    assert frame is not None and frame.f_back is not None
+    return frame.f_back.f_lineno
+
+
+def _names(chain: Any) -> list[str]:
+    return [n.name for n in chain.network.nodes]
+
+
+def _data(*shape: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-1.0, 1.0, size=shape).astype("float32")
+
+
+# =========================================================================================
+# Symbolic combinations: each builder starts its chains separately and merges them in one
+# step. A builder returns the model outputs and whether they carry their own loss (a head).
+# =========================================================================================
+Builder = Callable[[], tuple[list[Any], bool]]
+
+
+def _two_inputs_add() -> tuple[list[Any], bool]:
+    a, b = cn.input((3,)), cn.input((3,))
+    return [(a + b).fully_connected(2)], False
+
+
+def _two_inputs_join() -> tuple[list[Any], bool]:
+    a, b = cn.input((3,)), cn.input((3,))
+    return [a.join([b], how="add").fully_connected(2)], False
+
+
+def _two_inputs_concat() -> tuple[list[Any], bool]:
+    a, b = cn.input((3,)), cn.input((3,))
+    return [a.concat(-1, [b]).fully_connected(2)], False
+
+
+def _two_inputs_stack() -> tuple[list[Any], bool]:
+    a, b = cn.input((3,)), cn.input((3,))
+    return [a.stack([b]).flatten().fully_connected(2)], False
+
+
+def _two_inputs_model() -> tuple[list[Any], bool]:
+    a, b = cn.input((3,)), cn.input((3,))
+    return [a.fully_connected(2), b.fully_connected(2)], False
+
+
+def _two_inputs_l2_regression() -> tuple[list[Any], bool]:
+    a, target = cn.input((3,)), cn.input((3,))
+    return [a.fully_connected(3).l2_regression(target)], True
+
+
+def _two_inputs_softmax_labels() -> tuple[list[Any], bool]:
+    x, labels = cn.input((3,)), cn.input((), dtype="int32")
+    return [x.softmax_classifier(3, labels).softmax], True
+
+
+def _array_constants() -> tuple[list[Any], bool]:
+    x = cn.input((3,))
+    return [((1 - x * 2 + np.ones(3, "float32")) / 2).fully_connected(2)], False
+
+
+def _siamese_template() -> tuple[list[Any], bool]:
+    tower = cn.template(name="tower").fully_connected(4, activation="relu")
+    left, right = cn.input((3,)), cn.input((3,))
+    return [tower(left), right.apply_template(tower)], False
+
+
+def _function_template_two_inputs() -> tuple[list[Any], bool]:
+    @cn.template
+    def pair(a: Any, b: Any) -> Any:
+        return a.concat(-1, [b]).fully_connected(2)
+
+    return [pair(cn.input((3,)), cn.input((3,)))], False
+
+
+def _two_towers() -> tuple[list[Any], bool]:
+    left = cn.input((4,), name="left").fully_connected(3, activation="relu")
+    right = cn.input((4,), name="right").fully_connected(3, activation="relu")
+    return [left.concat(-1, [right]).fully_connected(2)], False
+
+
+SYMBOLIC: dict[str, Builder] = {
+    "two_inputs_add": _two_inputs_add,
+    "two_inputs_join": _two_inputs_join,
+    "two_inputs_concat": _two_inputs_concat,
+    "two_inputs_stack": _two_inputs_stack,
+    "two_inputs_model": _two_inputs_model,
+    "two_inputs_l2_regression": _two_inputs_l2_regression,
+    "two_inputs_softmax_labels": _two_inputs_softmax_labels,
+    "array_constants": _array_constants,
+    "siamese_template": _siamese_template,
+    "function_template_two_inputs": _function_template_two_inputs,
+    "two_towers": _two_towers,
+}
+
+
+def signature(case: str) -> dict[str, list[str]]:
+    """What the names of a case are: steps, model layers, model inputs, variable paths."""
+    outputs, _ = SYMBOLIC[case]()
+    model = cn.model(outputs)
+    network = outputs[0].network
+    return {
+        "nodes": [n.name for n in network.nodes],
+        "layers": [layer.name for layer in model.layers],
+        "inputs": [t.name for t in model.inputs],
+        "variables": sorted(network.variables),
+    }
+
+
+def all_signatures() -> dict[str, dict[str, list[str]]]:
+    """Every case's names, built in reverse order (for the fresh process)."""
+    return {case: signature(case) for case in reversed(list(SYMBOLIC))}
+
+
+@pytest.fixture(scope="module")
+def fresh_signatures() -> dict[str, dict[str, list[str]]]:
+    """The names of every symbolic case, built in a fresh Python process."""
+    code = (
+        "import sys, json; "
+        f"sys.path.insert(0, {str(HERE)!r}); "
+        "import test_core_v2 as t; "
+        "print('SIGNATURES=' + json.dumps(t.all_signatures()))"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(x for x in result.stdout.splitlines() if x.startswith("SIGNATURES="))
+    found: dict[str, dict[str, list[str]]] = json.loads(line[len("SIGNATURES=") :])
+    return found
+
+
+def _feed(model: keras.Model, batch: int = 4) -> list[np.ndarray]:
+    feed = []
+    for index, tensor in enumerate(model.inputs):
+        shape = (batch, *tensor.shape[1:])
+        if "int" in str(tensor.dtype):
+            feed.append(np.random.default_rng(index).integers(0, 3, size=shape).astype("int32"))
+        else:
+            feed.append(_data(*shape, seed=index))
+    return feed
+
+
+def _as_list(value: Any) -> list[np.ndarray]:
+    if isinstance(value, (list, tuple)):
+        return [np.asarray(v) for v in value]
+    return [np.asarray(value)]
+
+
+@pytest.mark.parametrize("case", list(SYMBOLIC))
+def test_symbolic_combination_builds_trains_saves_and_names_are_stable(
+    case: str, tmp_path: Path, fresh_signatures: dict[str, dict[str, list[str]]]
+) -> None:
+    outputs, head = SYMBOLIC[case]()
+    model = cn.model(outputs)
+    network = outputs[0].network
+    assert all(o.network is network for o in outputs)
+    names = [n.name for n in network.nodes]
+    assert len(set(names)) == len(names)
+    assert len({layer.name for layer in model.layers}) == len(model.layers)
+
+    feed = _feed(model)
+    x = feed[0] if len(feed) == 1 else feed
+    if head:
+        model.compile(optimizer="sgd")
+        loss = model.train_on_batch(x, None)
+    else:
+        model.compile(optimizer="sgd", loss="mse")
+        targets = [np.zeros((4, *o.shape[1:]), "float32") for o in outputs]
+        loss = model.train_on_batch(x, targets[0] if len(targets) == 1 else targets)
+    assert np.all(np.isfinite(np.asarray(loss, dtype="float64")))
+
+    path = tmp_path / f"{case}.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+    for got, want in zip(_as_list(loaded.predict(x, verbose=0)), _as_list(model(x))):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+    # the same code gives the same names here (after everything else this process built)
+    # and in a fresh process
+    assert signature(case) == fresh_signatures[case]
+
+
+# ----------------------------------------------------------------------- two cn.input
+def test_two_inputs_second_becomes_input_1_and_held_chains_report_it() -> None:
+    a, b = cn.input((3,)), cn.input((3,))
+    assert (a.name, b.name) == ("input", "input")
+    c = a + b
+    assert (c.name, a.name, b.name) == ("add", "input", "input_1")
+    assert b.network is a.network is c.network
+    net = c.network
+    assert _names(c) == ["input", "input_1", "add"]
+    assert net["input_1"] is b and "input_1" in net
+    assert [i.name for i in net.inputs] == ["input", "input_1"]
+    # the Keras layer and the keras.Input tensor are renamed too
+    assert b.layer is not None and b.layer.name == "input_1"
+    assert b.tensor.name == "input_1"
+    assert net.layer("input_1") is b.layer
+    assert [p.name for p in c.parents] == ["input", "input_1"]
+
+
+def test_two_inputs_match_a_hand_written_keras_model() -> None:
+    a, b = cn.input((3,)), cn.input((3,))
+    y = (a + b).fully_connected(2, name="fc")
+    model = cn.model(y)
+    assert [t.name for t in model.inputs] == ["input", "input_1"]
+    ka, kb = keras.Input((3,), name="ka"), keras.Input((3,), name="kb")
+    dense = keras.layers.Dense(2)
+    reference = keras.Model([ka, kb], dense(keras.layers.Add()([ka, kb])))
+    dense.set_weights([y.network.get_weights("fc")["kernel"], y.network.get_weights("fc")["bias"]])
+    x1, x2 = _data(5, 3, seed=1), _data(5, 3, seed=2)
+    np.testing.assert_allclose(model([x1, x2]), reference([x1, x2]), rtol=1e-5, atol=1e-6)
+
+
+def test_head_labels_started_separately_merge() -> None:
+    x, labels = cn.input((3,)), cn.input((), dtype="int32")
+    result = x.softmax_classifier(4, labels)
+    assert labels.name == "input_1"
+    assert result.loss is not None and result.loss.network is x.network
+    assert _names(result.softmax) == [
+        "input",
+        "input_1",
+        "softmax_classifier",
+        "softmax_classifier_loss",
+        "softmax_classifier_softmax",
+    ]
+    assert [t.name for t in result.softmax.model().inputs] == ["input", "input_1"]
+
+
+def test_user_chosen_names_that_clash_are_an_error_naming_both_places() -> None:
+    a, line_a = cn.input((3,), name="x"), _here()
+    b, line_b = cn.input((3,), name="x"), _here()
+    with pytest.raises(cn.ChainError) as caught:
+        a + b
+    text = str(caught.value)
+    assert "'x'" in text
+    assert f"{__file__}:{line_a}" in text
+    assert f"{__file__}:{line_b}" in text
+    # nothing merged
+    assert a.network is not b.network
+    assert (a.name, b.name) == ("x", "x")
+    assert _names(a) == ["x"] and _names(b) == ["x"]
+
+
+def test_user_chosen_names_clash_in_cn_model_too() -> None:
+    a = cn.input((3,), name="x").fully_connected(2, name="fc")
+    b = cn.input((3,), name="y").fully_connected(2, name="fc")
+    with pytest.raises(cn.ChainError, match="'fc'"):
+        cn.model([a, b])
+    assert a.network is not b.network
+    assert _names(a) == ["x", "fc"] and _names(b) == ["y", "fc"]
+
+
+def test_symbolic_with_eager_is_an_error() -> None:
+    x = cn.input((3,))
+    e = cn.wrap(np.ones((2, 3), "float32"))
+    with pytest.raises(cn.ChainError, match="symbolic"):
+        x + e
+    with pytest.raises(cn.ChainError):
+        e.concat(0, [x])
+    with pytest.raises(cn.ChainError):
+        x.join([e])
+    assert x.network is not e.network
+    assert _names(x) == ["input"] and _names(e) == ["input"]
+
+
+# ----------------------------------------------------------------------- two towers
+def test_two_towers_from_named_inputs_get_next_free_names_and_match_keras() -> None:
+    left = cn.input((4,), name="left").fully_connected(3, activation="relu")
+    right = cn.input((4,), name="right").fully_connected(3, activation="relu")
+    assert (left.name, right.name) == ("fully_connected", "fully_connected")
+    y = left.concat(-1, [right]).fully_connected(2)
+    assert (left.name, right.name, y.name) == (
+        "fully_connected",
+        "fully_connected_1",
+        "fully_connected_2",
+    )
+    assert right.layer is not None and right.layer.name == "fully_connected_1"
+    assert _names(y) == [
+        "left",
+        "fully_connected",
+        "right",
+        "fully_connected_1",
+        "concat",
+        "fully_connected_2",
+    ]
+    model = cn.model(y)
+    assert [t.name for t in model.inputs] == ["left", "right"]
+    assert sorted(y.network.variables) == sorted(
+        f"fully_connected{s}/{w}" for s in ("", "_1", "_2") for w in ("kernel", "bias")
+    )
+
+    # the same network written in Keras by hand; weights copied by layer name
+    kl, kr = keras.Input((4,), name="left"), keras.Input((4,), name="right")
+    tl = keras.layers.Dense(3, activation="relu", name="fully_connected")(kl)
+    tr = keras.layers.Dense(3, activation="relu", name="fully_connected_1")(kr)
+    out = keras.layers.Dense(2, name="fully_connected_2")(keras.layers.Concatenate()([tl, tr]))
+    reference = keras.Model([kl, kr], out)
+    for layer in reference.layers:
+        if layer.weights:
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+    x1, x2 = _data(6, 4, seed=3), _data(6, 4, seed=4)
+    np.testing.assert_allclose(model([x1, x2]), reference([x1, x2]), rtol=1e-5, atol=1e-6)
+    # the network's handles read the renamed layer
+    np.testing.assert_array_equal(
+        y.network.get_weights("fully_connected_1")["kernel"],
+        reference.get_layer("fully_connected_1").get_weights()[0],
+    )
+
+
+def test_two_towers_merge_names_are_those_of_one_network() -> None:
+    def separate() -> Any:
+        left = cn.input((4,), name="left").fully_connected(3)
+        right = cn.input((4,), name="right").fully_connected(3)
+        return left.join([right], how="add")
+
+    def together() -> Any:
+        left = cn.input((4,), name="left")
+        right = left.network.input((4,), name="right")
+        return left.fully_connected(3).join([right.fully_connected(3)], how="add")
+
+    a, b = separate(), together()
+    assert sorted(_names(a)) == sorted(_names(b))
+    assert sorted(layer.name for layer in a.model().layers) == sorted(
+        layer.name for layer in b.model().layers
+    )
+    assert sorted(a.network.variables) == sorted(b.network.variables)
+
+
+# ----------------------------------------------------------------------- templates
+def test_siamese_template_on_separately_started_inputs_matches_keras(tmp_path: Path) -> None:
+    tower = cn.template(name="tower").fully_connected(4, activation="relu")
+    left, right = cn.input((3,)), cn.input((3,))
+    ya = tower(left)
+    yb = right.apply_template(tower)
+    model = cn.model([ya, yb])
+    assert ya.network is yb.network is right.network
+    assert (left.name, right.name) == ("input", "input_1")
+    assert (ya.name, yb.name) == ("tower", "tower_1")
+    assert ya.layer is yb.layer is tower.layer
+    assert len(model.weights) == 2
+    assert {id(v) for v in model.weights} == {id(v) for v in tower.layer.weights}
+
+    k_in = keras.Input((3,))
+    k_tower = keras.Model(k_in, keras.layers.Dense(4, activation="relu")(k_in))
+    k_tower.set_weights(tower.layer.get_weights())
+    x1, x2 = _data(5, 3, seed=5), _data(5, 3, seed=6)
+    out_a, out_b = model([x1, x2])
+    np.testing.assert_allclose(out_a, k_tower(x1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out_b, k_tower(x2), rtol=1e-5, atol=1e-6)
+
+
+def test_siamese_merge_keeps_the_shared_template_layer_name() -> None:
+    """As if one network had built both towers: the template's layer keeps its name."""
+    tower = cn.template(name="tower").fully_connected(4)
+    ya = tower(cn.input((3,)))
+    yb = tower(cn.input((3,)))
+    assert ya.layer is not None and ya.layer.name == "tower"
+    cn.model([ya, yb])  # merges the two networks
+    assert (ya.name, yb.name) == ("tower", "tower_1")
+    assert tower.layer.name == "tower"
+    assert ya.network.layer("tower") is tower.layer
+
+    tower_2 = cn.template(name="tower").fully_connected(4)
+    left = cn.input((3,))
+    right = left.network.input((3,))
+    one_a, one_b = tower_2(left), tower_2(right)
+    one = cn.model([one_a, one_b])
+    assert sorted(layer.name for layer in cn.model([ya, yb]).layers) == sorted(
+        layer.name for layer in one.layers
+    )
+    assert sorted(ya.network.variables) == sorted(one_a.network.variables)
+
+
+def test_function_template_on_two_separately_started_inputs() -> None:
+    @cn.template
+    def pair(a: Any, b: Any) -> Any:
+        return a.concat(-1, [b]).fully_connected(2)
+
+    xa, xb = cn.input((3,)), cn.input((3,))
+    out = pair(xa, xb)
+    assert (xa.name, xb.name, out.name) == ("input", "input_1", "pair")
+    assert _names(out) == ["input", "input_1", "pair"]
+    weights = pair.get_weights("fully_connected")
+    x1, x2 = _data(4, 3, seed=7), _data(4, 3, seed=8)
+    want = np.concatenate([x1, x2], -1) @ weights["kernel"] + weights["bias"]
+    np.testing.assert_allclose(out.model()([x1, x2]), want, rtol=1e-5, atol=1e-6)
+
+
+def test_template_applied_with_apply_template_to_two_inputs() -> None:
+    @cn.template
+    def plus(a: Any, b: Any) -> Any:
+        return (a + b).fully_connected(2)
+
+    xa, xb = cn.input((3,)), cn.input((3,))
+    out = xa.apply_template(plus, xb)
+    assert out.network is xb.network and xb.name == "input_1"
+
+
+def test_templates_are_thread_safe_one_set_of_weights() -> None:
+    tmpl = cn.template(name="t").fully_connected(4)
+    threads_count = 8
+    barrier = threading.Barrier(threads_count)
+    results: list[Any] = [None] * threads_count
+    errors: list[BaseException] = []
+
+    def work(index: int) -> None:
+        try:
+            x = cn.input((3,))
+            barrier.wait()
+            results[index] = tmpl(x)
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    assert tmpl.built
+    layers = {id(r.layer) for r in results}
+    assert layers == {id(tmpl.layer)}
+    kernels = {id(r.layer.weights[0]) for r in results}
+    assert len(kernels) == 1
+    assert len(tmpl.layer.weights) == 2
+    assert all(r.name == "t" for r in results)
+
+
+# ----------------------------------------------------------------------- two cn.wrap
+def test_two_wraps_combine_in_every_merge_and_match_numpy() -> None:
+    a_np, b_np = _data(2, 3, seed=10), _data(2, 3, seed=11) + 2.0
+
+    def pair() -> tuple[Any, Any]:
+        return cn.wrap(a_np), cn.wrap(b_np)
+
+    a, b = pair()
+    s = a + b
+    np.testing.assert_allclose(s.numpy(), a_np + b_np, rtol=1e-6)
+    assert (a.name, b.name) == ("input", "input_1")
+    assert _names(s) == ["input", "input_1", "add"]
+
+    a, b = pair()
+    np.testing.assert_allclose((a - b).numpy(), a_np - b_np, rtol=1e-6)
+    a, b = pair()
+    np.testing.assert_allclose((a * b).numpy(), a_np * b_np, rtol=1e-6)
+    a, b = pair()
+    np.testing.assert_allclose((a / b).numpy(), a_np / b_np, rtol=1e-6)
+    a, b = pair()
+    np.testing.assert_allclose(a.join([b], how="add").numpy(), a_np + b_np, rtol=1e-6)
+    a, b = pair()
+    np.testing.assert_allclose(a.join([b], how="maximum").numpy(), np.maximum(a_np, b_np))
+    a, b = pair()
+    np.testing.assert_array_equal(a.concat(0, [b]).numpy(), np.concatenate([a_np, b_np], 0))
+    a, b = pair()
+    np.testing.assert_array_equal(a.concat(-1, [b]).numpy(), np.concatenate([a_np, b_np], -1))
+    a, b = pair()
+    np.testing.assert_array_equal(a.stack([b]).numpy(), np.stack([a_np, b_np], 1))
+    assert b.network is a.network
+
+
+def test_two_wraps_template_and_heads_match_numpy() -> None:
+    a_np, b_np = _data(2, 3, seed=12), _data(2, 3, seed=13)
+    tower = cn.template(name="tower").fully_connected(4)
+    ya, yb = tower(cn.wrap(a_np)), tower(cn.wrap(b_np))
+    d = ya - yb
+    w = tower.get_weights("fully_connected")
+    np.testing.assert_allclose(
+        d.numpy(), (a_np @ w["kernel"] + w["bias"]) - (b_np @ w["kernel"] + w["bias"]), atol=1e-5
+    )
+    assert (ya.name, yb.name) == ("tower", "tower_1")
+
+    # one-hot labels started separately
+    logits_np = _data(2, 3, seed=14)
+    labels_np = np.eye(3, dtype="float32")[[0, 2]]
+    logits, labels = cn.wrap(logits_np), cn.wrap(labels_np)
+    loss = logits.cross_entropy(labels)
+    shifted = logits_np - logits_np.max(-1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    want = -(labels_np * log_softmax).sum(-1).mean()
+    np.testing.assert_allclose(float(loss.numpy()), want, rtol=1e-5)
+    assert labels.network is logits.network and labels.name == "input_1"
+
+    # regression target started separately
+    pred, target = cn.wrap(a_np), cn.wrap(b_np)
+    np.testing.assert_allclose(
+        float(pred.l2_regression(target).numpy()), ((a_np - b_np) ** 2).mean(), rtol=1e-5
+    )
+
+
+def test_two_graph_chains_combine_inside_tf_function() -> None:
+    a_np, b_np = _data(2, 3, seed=15), _data(2, 3, seed=16)
+
+    @tf.function
+    def run(a: Any, b: Any) -> Any:
+        x, y = cn.wrap(a), cn.wrap(b)
+        total = (x + y).concat(0, [y]).concat(0, [a])  # a graph tensor is adopted too
+        assert y.name == "input_1" and y.network is x.network
+        return total.tensor
+
+    want = np.concatenate([a_np + b_np, b_np, a_np], 0)
+    np.testing.assert_allclose(run(a_np, b_np).numpy(), want, rtol=1e-6)
+
+
+def test_failed_eager_add_does_not_merge_networks() -> None:
+    a, b = cn.wrap(_data(2, 3, seed=17)), cn.wrap(_data(2, 5, seed=18))
+    with pytest.raises(cn.ChainError):
+        a + b
+    assert a.network is not b.network
+    assert (a.name, b.name) == ("input", "input")
+    assert _names(a) == ["input"] and _names(b) == ["input"]
+
+
+# ----------------------------------------------------------------------- arrays
+def test_eager_chain_adopts_arrays_as_steps() -> None:
+    a_np, b_np = _data(2, 3, seed=20), _data(1, 3, seed=21)
+    x = cn.wrap(a_np)
+    y = x.concat(0, [b_np])
+    np.testing.assert_array_equal(y.numpy(), np.concatenate([a_np, b_np], 0))
+    assert len(y.network.nodes) == 3
+    assert [n.method for n in y.network.nodes] == ["wrap", "wrap", "concat"]
+
+    x = cn.wrap(a_np)
+    np.testing.assert_allclose(x.join([a_np * 2], how="add").numpy(), a_np + a_np * 2, rtol=1e-6)
+    x = cn.wrap(a_np)
+    np.testing.assert_allclose((x + np.ones(3, "float32")).numpy(), a_np + 1, rtol=1e-6)
+    np.testing.assert_array_equal(cn.wrap(a_np).stack([a_np]).numpy(), np.stack([a_np, a_np], 1))
+
+
+def test_eager_head_takes_numpy_labels() -> None:
+    logits_np = _data(4, 3, seed=22)
+    labels_np = np.array([0, 1, 2, 1], "int32")
+    logits = cn.wrap(logits_np)
+    result = logits.softmax_classifier(5, labels_np)
+    assert result.loss is not None
+    w = logits.network.get_weights(result.logits.name)
+    z = logits_np @ w["kernel"] + w["bias"]
+    shifted = z - z.max(-1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    want = -log_softmax[np.arange(4), labels_np].mean()
+    np.testing.assert_allclose(float(result.loss.numpy()), want, rtol=1e-5)
+    np.testing.assert_allclose(result.softmax.numpy(), np.exp(log_softmax), rtol=1e-5)
+
+
+def test_symbolic_chain_takes_numbers_and_arrays_as_constants() -> None:
+    x = cn.input((3,))
+    y = (1 - x * 2 + np.ones(3, "float32")) / 2
+    z = 2 / (x + 3)
+    model = cn.model([y, z])
+    assert [t.name for t in model.inputs] == ["input"]
+    assert all(n.method != "wrap" for n in y.network.nodes)
+    data = _data(4, 3, seed=23)
+    got_y, got_z = model(data)
+    np.testing.assert_allclose(got_y, (1 - data * 2 + 1) / 2, rtol=1e-5)
+    np.testing.assert_allclose(got_z, 2 / (data + 3), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        pytest.param(lambda x: x.concat(-1, [np.ones((2, 3), "float32")]), id="concat"),
+        pytest.param(lambda x: x.join([np.ones((2, 3), "float32")]), id="join"),
+        pytest.param(lambda x: x.stack([np.ones((2, 3), "float32")]), id="stack"),
+        pytest.param(lambda x: x.softmax_classifier(3, np.zeros((2,), "int32")), id="labels"),
+        pytest.param(lambda x: x.l2_regression(np.zeros((2, 3), "float32")), id="target"),
+    ],
+)
+def test_symbolic_chain_refuses_arrays_outside_arithmetic(step: Callable[[Any], Any]) -> None:
+    x = cn.input((3,))
+    with pytest.raises(cn.ChainError, match="input") as caught:
+        step(x)
+    assert "input(" in str(caught.value)  # says how to add the data as an input
+    assert _names(x) == ["input"]
+
+
+# =========================================================================================
+# All-or-nothing steps
+# =========================================================================================
+def test_failed_add_does_not_merge_networks() -> None:
+    a = cn.input((3,)).fully_connected(4)
+    b = cn.input((5,))
+    with pytest.raises(cn.ChainError, match="broadcast"):
+        a + b
+    assert b.network is not a.network
+    assert b.name == "input"
+    assert b.fully_connected(2).name == "fully_connected"
+    assert _names(a) == ["input", "fully_connected"]
+    assert a.layer is not None and a.layer.name == "fully_connected"
+    assert b.layer is not None and b.layer.name == "input" and b.tensor.name == "input"
+
+
+def test_failed_head_with_a_taken_loss_name_leaves_no_step() -> None:
+    x = cn.input((8,))
+    labels = x.network.input((), dtype="int32", name="labels")
+    x.fully_connected(3, name="head_loss")
+    before = _names(x)
+    with pytest.raises(cn.ChainError, match="head_loss"):
+        x.softmax_classifier(10, labels, name="head")
+    assert "head" not in x.network
+    assert "head_softmax" not in x.network
+    assert _names(x) == before
+
+
+def test_failed_head_with_separately_started_labels_leaves_both_networks() -> None:
+    x = cn.input((8,))
+    x.fully_connected(3, name="head_loss")
+    labels = cn.input((), dtype="int32")
+    with pytest.raises(cn.ChainError):
+        x.softmax_classifier(10, labels, name="head")
+    assert labels.network is not x.network
+    assert labels.name == "input"
+    assert "head" not in x.network
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        pytest.param(
+            lambda c: c.softmax_classifier(10, np.zeros((5,), "int32")), id="softmax_classifier"
+        ),
+        pytest.param(lambda c: c.cross_entropy(np.zeros((2, 7), "float32")), id="cross_entropy"),
+        pytest.param(
+            lambda c: c.sparse_cross_entropy(np.zeros((5,), "int32")), id="sparse_cross_entropy"
+        ),
+        pytest.param(lambda c: c.l2_regression(np.zeros((2, 7), "float32")), id="l2_regression"),
+        pytest.param(
+            lambda c: c.softmax_classifier(
+                3, np.zeros((2,), "int32"), per_example_weights=np.ones((2, 4), "float32")
+            ),
+            id="bad_weights",
+        ),
+    ],
+)
+def test_failed_eager_head_adds_no_labels_or_target(step: Callable[[Any], Any]) -> None:
+    logits = cn.wrap(_data(2, 3, seed=30))
+    with pytest.raises(cn.ChainError):
+        step(logits)
+    assert _names(logits) == ["input"]
+    # and the names the failed step would have used are still free
+    assert logits.cross_entropy(np.eye(3, dtype="float32")[[0, 1]]).name == "cross_entropy"
+
+
+def test_failed_set_weights_assigns_nothing() -> None:
+    y = cn.input((4,)).fully_connected(3, name="fc")
+    before = y.network.get_weights("fc")
+    with pytest.raises(cn.ChainError, match="bias"):
+        y.network.set_weights("fc", {"kernel": np.ones((4, 3)), "bias": np.ones(7)})
+    after = y.network.get_weights("fc")
+    np.testing.assert_array_equal(after["kernel"], before["kernel"])
+    np.testing.assert_array_equal(after["bias"], before["bias"])
+    with pytest.raises(KeyError):
+        y.network.set_weights("fc", {"kernel": np.ones((4, 3)), "gamma": 1.0})
+    np.testing.assert_array_equal(y.network.get_weights("fc")["kernel"], before["kernel"])
+
+
+def test_failed_apply_layer_does_not_rename_the_users_layer() -> None:
+    layer = keras.layers.Conv2D(2, 3, name="orig")
+    x = cn.input((4,))
+    with pytest.raises(cn.ChainError):
+        x.apply_layer(layer, name="mine")
+    assert layer.name == "orig"
+    assert "mine" not in x.network
+    assert _names(x) == ["input"]
+    # an automatically named layer is not renamed either
+    auto = keras.layers.Conv2D(2, 3)
+    auto_name = auto.name
+    with pytest.raises(cn.ChainError):
+        x.apply_layer(auto)
+    assert auto.name == auto_name
+
+
+def test_failed_template_application_that_built_it_leaves_it_unbuilt() -> None:
+    tmpl = cn.template(name="t").fully_connected(2)
+    x = cn.input((4,), name="taken")
+    with pytest.raises(cn.ChainError, match="taken"):
+        x.apply_template(tmpl, name="taken")
+    assert tmpl.built is False
+    assert _names(x) == ["taken"]
+    # applying it again builds it for this input, under its own name
+    y = x.apply_template(tmpl)
+    assert tmpl.built and y.name == "t" and tmpl.layer.name == "t"
+
+
+def test_failed_template_build_leaves_it_unbuilt() -> None:
+    tmpl = cn.template(name="t").conv2d(3, 2)
+    x = cn.input((4,))
+    with pytest.raises(cn.ChainError):
+        x.apply_template(tmpl)
+    assert tmpl.built is False
+    assert _names(x) == ["input"]
+
+
+def test_failed_template_merge_leaves_networks_and_template() -> None:
+    @cn.template
+    def pair(a: Any, b: Any) -> Any:
+        return (a + b).fully_connected(2)
+
+    xa, xb = cn.input((3,), name="x"), cn.input((3,), name="x")
+    with pytest.raises(cn.ChainError, match="'x'"):
+        pair(xa, xb)
+    assert pair.built is False
+    assert xa.network is not xb.network
+
+
+# =========================================================================================
+# Errors: user mistakes, wrong types, chainnet's own bugs
+# =========================================================================================
+@pytest.fixture
+def registered() -> Iterator[list[str]]:
+    """Names a test registers (or tries to); removed afterwards: the registry is global."""
+    names: list[str] = []
+    specs_before = set(METHODS.names())
+    attributes_before = set(vars(cn.Chain))
+    yield names
+    for name in names:
+        if name in vars(cn.Chain) and name not in attributes_before:
+            delattr(cn.Chain, name)
+        if name not in specs_before and name in METHODS:
+            METHODS.remove(name)
+
+
+def test_a_users_function_raising_is_a_chain_error(registered: list[str]) -> None:
+    def core_v2_boom(chain: Any, *, name: str | None = None) -> Any:
+        raise RuntimeError("user code failed")
+
+    registered.append("core_v2_boom")
+    cn.register(core_v2_boom)
+    x = cn.input((4,))
+    with pytest.raises(cn.ChainError, match=r"core_v2_boom.*RuntimeError.*user code failed"):
+        x.core_v2_boom()
+    assert _names(x) == ["input"]
+
+
+def test_chainnets_own_error_propagates_as_itself_with_a_note(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # reshape() calls parse_reshape_spec; replaced by a chainnet function that fails inside
+    # chainnet (has_automatic_name reads ``.name`` of the list it is given)
+    monkeypatch.setattr(
+        chainnet.methods.shape, "parse_reshape_spec", chainnet._naming.has_automatic_name
+    )
+    x = cn.input((4,))
+    with pytest.raises(AttributeError) as caught:
+        x.reshape([-1, 2, 2])
+    assert not isinstance(caught.value, cn.ChainError)
+    notes = " ".join(getattr(caught.value, "__notes__", []))
+    assert "reshape" in notes
+    assert _names(x) == ["input"]
+
+
+def test_own_error_through_a_partial_of_a_chainnet_function(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the innermost frame decides: a partial of a chainnet function that fails inside chainnet
+    # (a KeyError from a network lookup) is chainnet's own error, reported as itself
+    lookup = functools.partial(cn.input((1,), name="other").network.layer, "no_such_layer")
+    monkeypatch.setattr(chainnet.methods.shape, "parse_reshape_spec", lambda spec: lookup())
+    x = cn.input((4,))
+    with pytest.raises(KeyError) as caught:
+        x.reshape([-1, 2, 2])
+    assert not isinstance(caught.value, cn.ChainError)
+    assert any("reshape" in note for note in getattr(caught.value, "__notes__", []))
+    assert _names(x) == ["input"]
+
+
+def test_an_attribute_error_in_the_users_own_code_is_a_chain_error(
+    registered: list[str],
+) -> None:
+    def core_v2_attr(chain: Any, *, name: str | None = None) -> Any:
+        return None.missing  # type: ignore[attr-defined]
+
+    registered.append("core_v2_attr")
+    cn.register(core_v2_attr)
+    x = cn.input((4,))
+    with pytest.raises(cn.ChainError, match=r"core_v2_attr.*AttributeError"):
+        x.core_v2_attr()
+    assert _names(x) == ["input"]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda x: x.apply_layer(42), id="apply_layer"),
+        pytest.param(lambda x: x.apply_template("tower"), id="apply_template"),
+        pytest.param(lambda x: x.apply(42), id="apply"),
+        pytest.param(lambda x: cn.model(42), id="model"),
+        pytest.param(lambda x: cn.wrap(object()), id="wrap"),
+    ],
+)
+def test_wrong_types_are_chain_type_errors(call: Callable[[Any], Any]) -> None:
+    x = cn.input((4,))
+    with pytest.raises(TypeError) as caught:
+        call(x)
+    assert isinstance(caught.value, cn.ChainError)
+    assert _names(x) == ["input"]
+
+
+# =========================================================================================
+# Registration
+# =========================================================================================
+@pytest.mark.parametrize(
+    "name", ["shape", "network", "tensor", "name", "layer", "layers", "as_chain", "build"]
+)
+def test_register_refuses_attribute_names_even_with_overwrite(
+    name: str, registered: list[str]
+) -> None:
+    def method(chain: Any) -> Any:
+        return keras.layers.Identity()
+
+    registered.append(name)
+    with pytest.raises(cn.ChainError, match=name):
+        cn.register(method, name=name, overwrite=True)
+    # every chain, builder and template still works
+    x = cn.input((4,), name="x")
+    y = x.fully_connected(3)
+    assert (y.shape, y.name, y.network is x.network) == ((None, 3), "fully_connected", True)
+    assert y.tensor is not None and y.layer is not None and len(y.layers) == 1
+    seq = x.sequential()
+    assert seq.relu().as_chain().name == "relu"
+    tmpl = cn.template().fully_connected(2).build((4,))
+    assert tmpl.built
+    assert cn.wrap(np.ones((1, 4), "float32")).fully_connected(2).shape == (1, 2)
+
+
+def test_register_refuses_a_non_callable_with_a_clear_type_error() -> None:
+    with pytest.raises(TypeError, match=r"(?i)callable|function") as caught:
+        cn.register(42)  # type: ignore[arg-type]
+    assert isinstance(caught.value, cn.ChainError)
+    assert "42" in str(caught.value) or "int" in str(caught.value)
+    with pytest.raises(TypeError):
+        cn.register(name="core_v2_thing")(42)
+    assert "core_v2_thing" not in METHODS
+
+
+# =========================================================================================
+# Operators on chains, sequential builders and templates
+# =========================================================================================
+OPS: list[tuple[str, Callable[[Any], Any]]] = [
+    ("2 * x", lambda x: 2 * x),
+    ("x * 2", lambda x: x * 2),
+    ("-x", lambda x: -x),
+    ("1 - x", lambda x: 1 - x),
+    ("x - 1", lambda x: x - 1),
+    ("x / 2", lambda x: x / 2),
+    ("2 / x", lambda x: 2 / x),
+    ("1 + x", lambda x: 1 + x),
+    ("np + x", lambda x: np.full(3, 0.5, "float32") + x),
+]
+
+
+@pytest.mark.parametrize(("text", "op"), OPS, ids=[t for t, _ in OPS])
+def test_operators_on_chains(text: str, op: Callable[[Any], Any]) -> None:
+    data = _data(2, 3, seed=40) + 3.0  # no zeros for 2 / x
+    got = op(cn.wrap(data))
+    assert isinstance(got, cn.Chain), text
+    np.testing.assert_allclose(got.numpy(), op(data), rtol=1e-6)
+    # symbolic too
+    x = cn.input((3,))
+    np.testing.assert_allclose(cn.model(op(x))(data), op(data), rtol=1e-6)
+
+
+@pytest.mark.parametrize(("text", "op"), OPS, ids=[t for t, _ in OPS])
+def test_operators_on_sequential_builders_move_the_head(
+    text: str, op: Callable[[Any], Any]
+) -> None:
+    data = _data(2, 3, seed=41) + 3.0
+    seq = cn.wrap(data).sequential()
+    start = seq.as_chain()
+    result = op(seq)
+    assert result is seq, text
+    assert seq.as_chain() is not start
+    np.testing.assert_allclose(seq.as_chain().numpy(), op(data), rtol=1e-6)
+
+
+@pytest.mark.parametrize(("text", "op"), OPS, ids=[t for t, _ in OPS])
+def test_operators_on_recording_templates(text: str, op: Callable[[Any], Any]) -> None:
+    data = _data(2, 4, seed=42)
+    tmpl = op(cn.template(name="t").fully_connected(3))
+    assert isinstance(tmpl, cn.Template), text
+    out = tmpl(cn.wrap(data))
+    w = tmpl.get_weights("fully_connected")
+    dense = data @ w["kernel"] + w["bias"]
+    np.testing.assert_allclose(out.numpy(), op(dense), rtol=1e-5, atol=1e-6)
+
+
+def test_negated_template_on_a_symbolic_chain() -> None:
+    tmpl = -cn.template(name="neg").fully_connected(3)
+    x = cn.input((4,))
+    y = tmpl(x)
+    w = tmpl.get_weights("fully_connected")
+    data = _data(3, 4, seed=43)
+    np.testing.assert_allclose(
+        y.model()(data), -(data @ w["kernel"] + w["bias"]), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_sequential_builder_with_a_separately_started_chain() -> None:
+    a_np, b_np = _data(2, 3, seed=44), _data(2, 3, seed=45)
+    seq = cn.wrap(a_np).sequential()
+    other = cn.wrap(b_np)
+    seq2 = seq + other
+    assert seq2 is seq
+    np.testing.assert_allclose(seq.as_chain().numpy(), a_np + b_np, rtol=1e-6)
+    assert other.name == "input_1" and other.network is seq.network
