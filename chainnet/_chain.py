@@ -131,15 +131,9 @@ def wrap(value: Any, *, name: str | None = None) -> Chain:
                 "wrap the keras.Input and apply the layers to the chain instead."
             )
         own = None if has_automatic_name(layers[0]) else layers[0].name
-        return cast(Chain, start_chain(Network("symbolic"), value, name or own, method="wrap"))
-    try:
-        tensor = value if tf.is_tensor(value) else tf.convert_to_tensor(value)
-    except (TypeError, ValueError) as err:
-        raise ChainTypeError(
-            f"wrap(): cannot make a tensor of {type(value).__name__} {value!r}: {err}"
-        ) from err
+        return cast(Chain, start_chain(Network("symbolic"), value, name=name or own, method="wrap"))
     network = Network("eager" if tf.executing_eagerly() else "graph")
-    return cast(Chain, start_chain(network, tensor, name, method="wrap"))
+    return cast(Chain, start_chain(network, value, name=name, method="wrap"))
 
 
 def model(outputs: Chain | Sequence[Chain], name: str | None = None) -> keras.Model:

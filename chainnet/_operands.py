@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from chainnet._chainbase import ChainBase
+from chainnet._errors import ChainTypeError
 from chainnet._naming import has_automatic_name
 from chainnet._network import Network, naming_step, tensor_layer
 
@@ -49,16 +50,34 @@ def merge_networks(network: Network, chains: Iterable[ChainBase]) -> Network:
     return network
 
 
-def start_chain(network: Network, value: Any, name: str | None, *, method: str) -> ChainBase:
-    """``value`` (a tensor, an array, a ``keras.Input``) as a new source step of ``network``,
-    named ``name`` or automatically from ``"input"``."""
+def start_chain(
+    network: Network,
+    value: Any,
+    *,
+    name: str | None,
+    method: str,
+    base: str = "input",
+    where: str | None = None,
+) -> ChainBase:
+    """``value`` (a ``keras.Input`` tensor, a tensor, or data made a tensor) as a new source
+    step of ``network``, named ``name`` or the first free name of ``base``; ``where`` is what
+    a conversion error names (``"wrap()"``, ``"add(add_operand)"``)."""
     with naming_step():
         if isinstance(value, keras.KerasTensor):
-            layers = tensor_layer(value)
-            final = network.next_name("input", name, method=method)
-            return network.start(value, final, "input", layers)  # type: ignore[no-any-return]
-        final = network.next_name("input", name, method=method)
-        return network.start(value, final, method)  # type: ignore[no-any-return]
+            tensor, layers, node_method = value, tensor_layer(value), "input"
+        else:
+            tensor, layers, node_method = _to_tensor(value, where or f"{method}()"), (), method
+        final = network.next_name(base, name, method=method)
+        return network.start(tensor, final, node_method, layers)  # type: ignore[no-any-return]
+
+
+def _to_tensor(value: Any, where: str) -> Any:
+    try:
+        return value if tf.is_tensor(value) else tf.convert_to_tensor(value)
+    except (TypeError, ValueError) as err:
+        raise ChainTypeError(
+            f"{where}: cannot make a tensor of {type(value).__name__} {value!r}: {err}"
+        ) from err
 
 
 def as_operand(
@@ -108,15 +127,7 @@ def as_operand(
             f"{where}: a graph tensor (inside tf.function) cannot join an eager chain; wrap the "
             "data inside the tf.function, or pass data."
         )
-    try:
-        tensor = value if tf.is_tensor(value) else tf.convert_to_tensor(value)
-    except (TypeError, ValueError) as err:
-        raise TypeError(
-            f"{where}: cannot make a tensor of {type(value).__name__} {value!r}: {err}"
-        ) from err
-    with naming_step():
-        name = network.next_name(role, None, method=method)
-        return network.start(tensor, name, "wrap")
+    return start_chain(network, value, name=None, method="wrap", base=role, where=where)
 
 
 def _adopt_input(network: Network, value: Any, method: str) -> ChainBase:
@@ -126,7 +137,7 @@ def _adopt_input(network: Network, value: Any, method: str) -> ChainBase:
             return known  # type: ignore[no-any-return]
     layer = tensor_layer(value)[0]
     own = None if has_automatic_name(layer) else layer.name
-    return start_chain(network, value, own, method=method)
+    return start_chain(network, value, name=own, method=method)
 
 
 def _constant(where: str, value: Any) -> np.ndarray:

@@ -92,21 +92,22 @@ class GenericMethods:
                 "use apply(fn) for a function"
             )
         network = self.network  # type: ignore[attr-defined]
-        if name is not None:
-            network.next_name(name, name, method="apply_layer")
-            if layer.built:
-                raise ValueError(
-                    f"layer {layer.name!r} is already built and cannot be renamed to "
-                    f"{name!r}; apply it without name=, or pass a new layer"
-                )
-            rename_layer(layer, name)  # undone if the step fails
-            return Lowering((layer,), node_name=name)
-        if layer.name in network and network.layer(layer.name) is layer:
-            shared = network.next_name(layer.name, None, method="apply_layer")
-            return Lowering((layer,), node_name=shared)
-        if not layer.built and has_automatic_name(layer):
-            base = snake_case(type(layer).__name__)
-            rename_layer(layer, network.next_name(base, None, method="apply_layer"))
-            return Lowering((layer,), node_name=layer.name)
-        node = network.next_name(layer.name, layer.name, method="apply_layer")
+        shared = layer.name in network and network.layer(layer.name) is layer
+        automatic = not layer.built and has_automatic_name(layer)
+        if name is not None and layer.built:
+            raise ValueError(
+                f"layer {layer.name!r} is already built and cannot be renamed to "
+                f"{name!r}; apply it without name=, or pass a new layer"
+            )
+        if name is not None:  # yours: the step and the layer take it
+            base, explicit, renamed = name, name, True
+        elif shared:  # the same layer again: a new step name, the layer keeps its own
+            base, explicit, renamed = layer.name, None, False
+        elif automatic:  # Keras' process-wide counter: the network's own counter instead
+            base, explicit, renamed = snake_case(type(layer).__name__), None, True
+        else:  # a name you gave the layer
+            base, explicit, renamed = layer.name, layer.name, False
+        node = network.next_name(base, explicit, method="apply_layer")
+        if renamed:
+            rename_layer(layer, node)  # undone if the step fails
         return Lowering((layer,), node_name=node)

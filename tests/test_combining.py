@@ -1,7 +1,6 @@
-"""Core v2 (issue 8): chains started separately combine in every merge step, arrays join
-where a chain operand is, steps are all-or-nothing, errors say whose mistake they are,
-registration cannot break chains, templates build once across threads, and the operator
-table works on chains, sequential builders and templates.
+"""Chains started separately combine in every merge step (arithmetic, join, concat, stack,
+templates, heads' labels and targets, ``cn.model``), arrays join where a chain operand is,
+and the operator table works on chains, sequential builders and templates.
 
 Symbolic combinations are checked end to end: ``cn.model`` builds, one training step runs,
 a ``.keras`` file round-trips with ``safe_mode=True`` and the names are the same in a fresh
@@ -10,14 +9,13 @@ process. Values are compared with hand-written Keras models (same weights) or Nu
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,6 @@ import tensorflow as tf
 import chainnet as cn
 import chainnet._naming
 import chainnet.methods.shape
-from chainnet._specs import METHODS
 
 RNG = np.random.default_rng(0)
 HERE = Path(__file__).resolve().parent
@@ -156,7 +153,7 @@ def fresh_signatures() -> dict[str, dict[str, list[str]]]:
     code = (
         "import sys, json; "
         f"sys.path.insert(0, {str(HERE)!r}); "
-        "import test_core_v2 as t; "
+        "import test_combining as t; "
         "print('SIGNATURES=' + json.dumps(t.all_signatures()))"
     )
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
@@ -611,334 +608,3 @@ def test_symbolic_chain_refuses_arrays_outside_arithmetic(step: Callable[[Any], 
         step(x)
     assert "input(" in str(caught.value)  # says how to add the data as an input
     assert _names(x) == ["input"]
-
-
-# =========================================================================================
-# All-or-nothing steps
-# =========================================================================================
-def test_failed_add_does_not_merge_networks() -> None:
-    a = cn.input((3,)).fully_connected(4)
-    b = cn.input((5,))
-    with pytest.raises(cn.ChainError, match="broadcast"):
-        a + b
-    assert b.network is not a.network
-    assert b.name == "input"
-    assert b.fully_connected(2).name == "fully_connected"
-    assert _names(a) == ["input", "fully_connected"]
-    assert a.layer is not None and a.layer.name == "fully_connected"
-    assert b.layer is not None and b.layer.name == "input" and b.tensor.name == "input"
-
-
-def test_failed_head_with_a_taken_loss_name_leaves_no_step() -> None:
-    x = cn.input((8,))
-    labels = x.network.input((), dtype="int32", name="labels")
-    x.fully_connected(3, name="head_loss")
-    before = _names(x)
-    with pytest.raises(cn.ChainError, match="head_loss"):
-        x.softmax_classifier(10, labels, name="head")
-    assert "head" not in x.network
-    assert "head_softmax" not in x.network
-    assert _names(x) == before
-
-
-def test_failed_head_with_separately_started_labels_leaves_both_networks() -> None:
-    x = cn.input((8,))
-    x.fully_connected(3, name="head_loss")
-    labels = cn.input((), dtype="int32")
-    with pytest.raises(cn.ChainError):
-        x.softmax_classifier(10, labels, name="head")
-    assert labels.network is not x.network
-    assert labels.name == "input"
-    assert "head" not in x.network
-
-
-@pytest.mark.parametrize(
-    "step",
-    [
-        pytest.param(
-            lambda c: c.softmax_classifier(10, np.zeros((5,), "int32")), id="softmax_classifier"
-        ),
-        pytest.param(lambda c: c.cross_entropy(np.zeros((2, 7), "float32")), id="cross_entropy"),
-        pytest.param(
-            lambda c: c.sparse_cross_entropy(np.zeros((5,), "int32")), id="sparse_cross_entropy"
-        ),
-        pytest.param(lambda c: c.l2_regression(np.zeros((2, 7), "float32")), id="l2_regression"),
-        pytest.param(
-            lambda c: c.softmax_classifier(
-                3, np.zeros((2,), "int32"), per_example_weights=np.ones((2, 4), "float32")
-            ),
-            id="bad_weights",
-        ),
-    ],
-)
-def test_failed_eager_head_adds_no_labels_or_target(step: Callable[[Any], Any]) -> None:
-    logits = cn.wrap(_data(2, 3, seed=30))
-    with pytest.raises(cn.ChainError):
-        step(logits)
-    assert _names(logits) == ["input"]
-    # and the names the failed step would have used are still free
-    assert logits.cross_entropy(np.eye(3, dtype="float32")[[0, 1]]).name == "cross_entropy"
-
-
-def test_failed_set_weights_assigns_nothing() -> None:
-    y = cn.input((4,)).fully_connected(3, name="fc")
-    before = y.network.get_weights("fc")
-    with pytest.raises(cn.ChainError, match="bias"):
-        y.network.set_weights("fc", {"kernel": np.ones((4, 3)), "bias": np.ones(7)})
-    after = y.network.get_weights("fc")
-    np.testing.assert_array_equal(after["kernel"], before["kernel"])
-    np.testing.assert_array_equal(after["bias"], before["bias"])
-    with pytest.raises(KeyError):
-        y.network.set_weights("fc", {"kernel": np.ones((4, 3)), "gamma": 1.0})
-    np.testing.assert_array_equal(y.network.get_weights("fc")["kernel"], before["kernel"])
-
-
-def test_failed_apply_layer_does_not_rename_the_users_layer() -> None:
-    layer = keras.layers.Conv2D(2, 3, name="orig")
-    x = cn.input((4,))
-    with pytest.raises(cn.ChainError):
-        x.apply_layer(layer, name="mine")
-    assert layer.name == "orig"
-    assert "mine" not in x.network
-    assert _names(x) == ["input"]
-    # an automatically named layer is not renamed either
-    auto = keras.layers.Conv2D(2, 3)
-    auto_name = auto.name
-    with pytest.raises(cn.ChainError):
-        x.apply_layer(auto)
-    assert auto.name == auto_name
-
-
-def test_failed_template_application_that_built_it_leaves_it_unbuilt() -> None:
-    tmpl = cn.template(name="t").fully_connected(2)
-    x = cn.input((4,), name="taken")
-    with pytest.raises(cn.ChainError, match="taken"):
-        x.apply_template(tmpl, name="taken")
-    assert tmpl.built is False
-    assert _names(x) == ["taken"]
-    # applying it again builds it for this input, under its own name
-    y = x.apply_template(tmpl)
-    assert tmpl.built and y.name == "t" and tmpl.layer.name == "t"
-
-
-def test_failed_template_build_leaves_it_unbuilt() -> None:
-    tmpl = cn.template(name="t").conv2d(3, 2)
-    x = cn.input((4,))
-    with pytest.raises(cn.ChainError):
-        x.apply_template(tmpl)
-    assert tmpl.built is False
-    assert _names(x) == ["input"]
-
-
-def test_failed_template_merge_leaves_networks_and_template() -> None:
-    @cn.template
-    def pair(a: Any, b: Any) -> Any:
-        return (a + b).fully_connected(2)
-
-    xa, xb = cn.input((3,), name="x"), cn.input((3,), name="x")
-    with pytest.raises(cn.ChainError, match="'x'"):
-        pair(xa, xb)
-    assert pair.built is False
-    assert xa.network is not xb.network
-
-
-# =========================================================================================
-# Errors: user mistakes, wrong types, chainnet's own bugs
-# =========================================================================================
-@pytest.fixture
-def registered() -> Iterator[list[str]]:
-    """Names a test registers (or tries to); removed afterwards: the registry is global."""
-    names: list[str] = []
-    specs_before = set(METHODS.names())
-    attributes_before = set(vars(cn.Chain))
-    yield names
-    for name in names:
-        if name in vars(cn.Chain) and name not in attributes_before:
-            delattr(cn.Chain, name)
-        if name not in specs_before and name in METHODS:
-            METHODS.remove(name)
-
-
-def test_a_users_function_raising_is_a_chain_error(registered: list[str]) -> None:
-    def core_v2_boom(chain: Any, *, name: str | None = None) -> Any:
-        raise RuntimeError("user code failed")
-
-    registered.append("core_v2_boom")
-    cn.register(core_v2_boom)
-    x = cn.input((4,))
-    with pytest.raises(cn.ChainError, match=r"core_v2_boom.*RuntimeError.*user code failed"):
-        x.core_v2_boom()
-    assert _names(x) == ["input"]
-
-
-def test_chainnets_own_error_propagates_as_itself_with_a_note(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # reshape() calls parse_reshape_spec; replaced by a chainnet function that fails inside
-    # chainnet (has_automatic_name reads ``.name`` of the list it is given)
-    monkeypatch.setattr(
-        chainnet.methods.shape, "parse_reshape_spec", chainnet._naming.has_automatic_name
-    )
-    x = cn.input((4,))
-    with pytest.raises(AttributeError) as caught:
-        x.reshape([-1, 2, 2])
-    assert not isinstance(caught.value, cn.ChainError)
-    notes = " ".join(getattr(caught.value, "__notes__", []))
-    assert "reshape" in notes
-    assert _names(x) == ["input"]
-
-
-def test_own_error_through_a_partial_of_a_chainnet_function(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # the innermost frame decides: a partial of a chainnet function that fails inside chainnet
-    # (a KeyError from a network lookup) is chainnet's own error, reported as itself
-    lookup = functools.partial(cn.input((1,), name="other").network.layer, "no_such_layer")
-    monkeypatch.setattr(chainnet.methods.shape, "parse_reshape_spec", lambda spec: lookup())
-    x = cn.input((4,))
-    with pytest.raises(KeyError) as caught:
-        x.reshape([-1, 2, 2])
-    assert not isinstance(caught.value, cn.ChainError)
-    assert any("reshape" in note for note in getattr(caught.value, "__notes__", []))
-    assert _names(x) == ["input"]
-
-
-def test_an_attribute_error_in_the_users_own_code_is_a_chain_error(
-    registered: list[str],
-) -> None:
-    def core_v2_attr(chain: Any, *, name: str | None = None) -> Any:
-        return None.missing  # type: ignore[attr-defined]
-
-    registered.append("core_v2_attr")
-    cn.register(core_v2_attr)
-    x = cn.input((4,))
-    with pytest.raises(cn.ChainError, match=r"core_v2_attr.*AttributeError"):
-        x.core_v2_attr()
-    assert _names(x) == ["input"]
-
-
-@pytest.mark.parametrize(
-    "call",
-    [
-        pytest.param(lambda x: x.apply_layer(42), id="apply_layer"),
-        pytest.param(lambda x: x.apply_template("tower"), id="apply_template"),
-        pytest.param(lambda x: x.apply(42), id="apply"),
-        pytest.param(lambda x: cn.model(42), id="model"),
-        pytest.param(lambda x: cn.wrap(object()), id="wrap"),
-    ],
-)
-def test_wrong_types_are_chain_type_errors(call: Callable[[Any], Any]) -> None:
-    x = cn.input((4,))
-    with pytest.raises(TypeError) as caught:
-        call(x)
-    assert isinstance(caught.value, cn.ChainError)
-    assert _names(x) == ["input"]
-
-
-# =========================================================================================
-# Registration
-# =========================================================================================
-@pytest.mark.parametrize(
-    "name", ["shape", "network", "tensor", "name", "layer", "layers", "as_chain", "build"]
-)
-def test_register_refuses_attribute_names_even_with_overwrite(
-    name: str, registered: list[str]
-) -> None:
-    def method(chain: Any) -> Any:
-        return keras.layers.Identity()
-
-    registered.append(name)
-    with pytest.raises(cn.ChainError, match=name):
-        cn.register(method, name=name, overwrite=True)
-    # every chain, builder and template still works
-    x = cn.input((4,), name="x")
-    y = x.fully_connected(3)
-    assert (y.shape, y.name, y.network is x.network) == ((None, 3), "fully_connected", True)
-    assert y.tensor is not None and y.layer is not None and len(y.layers) == 1
-    seq = x.sequential()
-    assert seq.relu().as_chain().name == "relu"
-    tmpl = cn.template().fully_connected(2).build((4,))
-    assert tmpl.built
-    assert cn.wrap(np.ones((1, 4), "float32")).fully_connected(2).shape == (1, 2)
-
-
-def test_register_refuses_a_non_callable_with_a_clear_type_error() -> None:
-    with pytest.raises(TypeError, match=r"(?i)callable|function") as caught:
-        cn.register(42)  # type: ignore[arg-type]
-    assert isinstance(caught.value, cn.ChainError)
-    assert "42" in str(caught.value) or "int" in str(caught.value)
-    with pytest.raises(TypeError):
-        cn.register(name="core_v2_thing")(42)
-    assert "core_v2_thing" not in METHODS
-
-
-# =========================================================================================
-# Operators on chains, sequential builders and templates
-# =========================================================================================
-OPS: list[tuple[str, Callable[[Any], Any]]] = [
-    ("2 * x", lambda x: 2 * x),
-    ("x * 2", lambda x: x * 2),
-    ("-x", lambda x: -x),
-    ("1 - x", lambda x: 1 - x),
-    ("x - 1", lambda x: x - 1),
-    ("x / 2", lambda x: x / 2),
-    ("2 / x", lambda x: 2 / x),
-    ("1 + x", lambda x: 1 + x),
-    ("np + x", lambda x: np.full(3, 0.5, "float32") + x),
-]
-
-
-@pytest.mark.parametrize(("text", "op"), OPS, ids=[t for t, _ in OPS])
-def test_operators_on_chains(text: str, op: Callable[[Any], Any]) -> None:
-    data = _data(2, 3, seed=40) + 3.0  # no zeros for 2 / x
-    got = op(cn.wrap(data))
-    assert isinstance(got, cn.Chain), text
-    np.testing.assert_allclose(got.numpy(), op(data), rtol=1e-6)
-    # symbolic too
-    x = cn.input((3,))
-    np.testing.assert_allclose(cn.model(op(x))(data), op(data), rtol=1e-6)
-
-
-@pytest.mark.parametrize(("text", "op"), OPS, ids=[t for t, _ in OPS])
-def test_operators_on_sequential_builders_move_the_head(
-    text: str, op: Callable[[Any], Any]
-) -> None:
-    data = _data(2, 3, seed=41) + 3.0
-    seq = cn.wrap(data).sequential()
-    start = seq.as_chain()
-    result = op(seq)
-    assert result is seq, text
-    assert seq.as_chain() is not start
-    np.testing.assert_allclose(seq.as_chain().numpy(), op(data), rtol=1e-6)
-
-
-@pytest.mark.parametrize(("text", "op"), OPS, ids=[t for t, _ in OPS])
-def test_operators_on_recording_templates(text: str, op: Callable[[Any], Any]) -> None:
-    data = _data(2, 4, seed=42)
-    tmpl = op(cn.template(name="t").fully_connected(3))
-    assert isinstance(tmpl, cn.Template), text
-    out = tmpl(cn.wrap(data))
-    w = tmpl.get_weights("fully_connected")
-    dense = data @ w["kernel"] + w["bias"]
-    np.testing.assert_allclose(out.numpy(), op(dense), rtol=1e-5, atol=1e-6)
-
-
-def test_negated_template_on_a_symbolic_chain() -> None:
-    tmpl = -cn.template(name="neg").fully_connected(3)
-    x = cn.input((4,))
-    y = tmpl(x)
-    w = tmpl.get_weights("fully_connected")
-    data = _data(3, 4, seed=43)
-    np.testing.assert_allclose(
-        y.model()(data), -(data @ w["kernel"] + w["bias"]), rtol=1e-5, atol=1e-6
-    )
-
-
-def test_sequential_builder_with_a_separately_started_chain() -> None:
-    a_np, b_np = _data(2, 3, seed=44), _data(2, 3, seed=45)
-    seq = cn.wrap(a_np).sequential()
-    other = cn.wrap(b_np)
-    seq2 = seq + other
-    assert seq2 is seq
-    np.testing.assert_allclose(seq.as_chain().numpy(), a_np + b_np, rtol=1e-6)
-    assert other.name == "input_1" and other.network is seq.network
