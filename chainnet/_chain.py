@@ -12,8 +12,7 @@ import tensorflow as tf
 from chainnet._chainbase import ChainBase
 from chainnet._errors import ChainError, ChainTypeError
 from chainnet._journal import all_or_nothing
-from chainnet._naming import has_automatic_name
-from chainnet._network import Network, tensor_layer
+from chainnet._network import Network
 from chainnet._operands import merge_networks, start_chain
 from chainnet._sequential import SequentialBuilder
 from chainnet._specs import METHODS
@@ -124,16 +123,13 @@ def wrap(value: Any, *, name: str | None = None) -> Chain:
     if isinstance(value, ChainBase):
         return value  # type: ignore[return-value]
     if isinstance(value, keras.KerasTensor):
-        layers = tensor_layer(value)
-        if not layers or not isinstance(layers[0], keras.layers.InputLayer):
-            raise ChainError(
-                "wrap(): a symbolic Keras tensor must come straight from keras.Input(...); "
-                "wrap the keras.Input and apply the layers to the chain instead."
-            )
-        own = None if has_automatic_name(layers[0]) else layers[0].name
-        return cast(Chain, start_chain(Network("symbolic"), value, name=name or own, method="wrap"))
-    network = Network("eager" if tf.executing_eagerly() else "graph")
-    return cast(Chain, start_chain(network, value, name=name, method="wrap"))
+        network = Network("symbolic")
+    else:
+        network = Network("eager" if tf.executing_eagerly() else "graph")
+    try:
+        return cast(Chain, start_chain(network, value, name=name, method="wrap"))
+    except TypeError as err:  # outside a step: a ChainError of its own
+        raise ChainTypeError(str(err)) from err.__cause__
 
 
 def model(outputs: Chain | Sequence[Chain], name: str | None = None) -> keras.Model:
@@ -158,5 +154,8 @@ def model(outputs: Chain | Sequence[Chain], name: str | None = None) -> keras.Mo
     if not chains or not all(isinstance(c, ChainBase) for c in chains):
         raise ChainTypeError(f"model(): outputs must be chains, got {outputs!r}")
     with all_or_nothing():
-        network = merge_networks(chains[0].network, chains[1:])
+        try:
+            network = merge_networks(chains[0].network, chains[1:])
+        except ChainError as err:
+            raise type(err)(f"model(): {err}") from None
         return network.build_model(chains, name)

@@ -43,31 +43,25 @@ class ChainBase(Operators):
     Every method returns a new chain, so any point can be kept, branched from and reused.
     """
 
-    __slots__ = ("_layers", "_method", "_name", "_network", "_parents", "_tensor")
+    __slots__ = ("_layers", "_network", "_node", "_tensor")
 
     _tensor: Any
     _network: Network
-    _name: str
-    _method: str
+    _node: Node
     _layers: tuple[keras.layers.Layer, ...]
-    _parents: tuple[str, ...]
 
     def __init__(
         self,
         tensor: Any,
         network: Network,
-        name: str,
-        method: str,
+        node: Node,
         layers: tuple[keras.layers.Layer, ...],
-        parents: tuple[str, ...],
     ) -> None:
         for slot, value in (
             ("_tensor", tensor),
             ("_network", network),
-            ("_name", name),
-            ("_method", method),
+            ("_node", node),
             ("_layers", layers),
-            ("_parents", parents),
         ):
             object.__setattr__(self, slot, value)
 
@@ -117,12 +111,12 @@ class ChainBase(Operators):
         for layer in lowering.layers:
             x = layer(x)
             outputs.append(x)
-        parents = (self.name, *(o.name for o in lowering.others))
-        chain = type(self)(x, network, node_name, method, lowering.layers, parents)
+        parents = (self._node, *(o._node for o in lowering.others))
         stem, base = step_stem(node_name)
         node = Node(
             node_name, method, lowering.layers, tuple(outputs), parents, call_site(), stem, base
         )
+        chain = type(self)(x, network, node, lowering.layers)
         network.add_node(node, chain)
         return chain
 
@@ -148,12 +142,12 @@ class ChainBase(Operators):
     @property
     def name(self) -> str:
         """The step's name, unique in its network (a merge may have renamed it)."""
-        return self._network.resolve(self._name)
+        return self._node.name
 
     @property
     def method(self) -> str:
         """The method that made this step (``"conv2d"``, ``"input"``, ...)."""
-        return self._method
+        return self._node.method
 
     @property
     def layer(self) -> keras.layers.Layer | None:
@@ -174,7 +168,7 @@ class ChainBase(Operators):
     def parents(self) -> tuple[Any, ...]:
         """The chains this step was applied to."""
         network = self.network
-        return tuple(network[self._network.resolve(p)] for p in self._parents)
+        return tuple(network[parent.name] for parent in self._node.parent_nodes)
 
     @property
     def parent(self) -> Any:
@@ -240,7 +234,7 @@ class ChainBase(Operators):
         raise TypeError("chains are not iterable; index them (chain[:, 0]) instead")
 
     def __repr__(self) -> str:
-        return f"<Chain {self.name!r} {self._method} shape={self.shape} dtype={self.dtype}>"
+        return f"<Chain {self.name!r} {self.method} shape={self.shape} dtype={self.dtype}>"
 
 
 METHODS.reserve("Chain", (name for name in dir(ChainBase) if not name.startswith("_")))

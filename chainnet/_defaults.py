@@ -13,9 +13,9 @@ from types import MappingProxyType
 from typing import Any
 
 from chainnet._errors import ChainError, did_you_mean
-from chainnet._specs import METHODS
+from chainnet._specs import KEYWORD_KEYS, METHOD_KEYS, METHODS
 
-__all__ = ["DefaultsScope", "current_defaults", "defaults", "in_force"]
+__all__ = ["DefaultsScope", "current_defaults", "defaults", "defaults_table", "in_force"]
 
 
 class DefaultsScope:
@@ -66,28 +66,59 @@ def current_defaults() -> DefaultsScope:
     return _CURRENT.get()
 
 
-def _unknown_key_error(key: str, valid: list[str], where: str) -> ChainError:
-    hint = did_you_mean(key, valid)
+def _key_error(key: str, where: str, candidates: list[str]) -> ChainError:
+    """An unknown or misdirected key: the methods that have it, the closest key, the keys."""
+    takers, havers = METHODS.taking(key), METHODS.having(key)
+    if takers:
+        detail = f" It is a defaults key of {_methods(takers)}; set it there or as a global key."
+    elif havers:
+        detail = (
+            f" It is a keyword of {_methods(havers)}, which none of them takes from a defaults "
+            "scope: pass it to the call."
+        )
+    else:
+        detail = did_you_mean(key, candidates)
     return ChainError(
-        f"cn.defaults(): unknown key {key!r}{where}.{hint} Valid keys: {', '.join(sorted(valid))}."
+        f"cn.defaults(): unknown key {key!r}{where}.{detail} Valid keys: {', '.join(candidates)}."
     )
 
 
+def _methods(names: list[str]) -> str:
+    shown = ", ".join(f"{n}()" for n in names[:6])
+    return shown + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+
+
 def _validate(values: Mapping[str, Any]) -> DefaultsScope:
+    """A scope from ``cn.defaults`` keys, each checked against the methods' declarations."""
     keywords = METHODS.all_keywords()
     globals_: dict[str, Any] = {}
     per_method: dict[str, dict[str, Any]] = {}
     for key, value in values.items():
-        if key in METHODS and isinstance(value, Mapping):
-            method_keys = sorted(METHODS[key].keywords)
-            for sub_key in value:
-                if sub_key not in METHODS[key].keywords:
-                    raise _unknown_key_error(sub_key, method_keys, f" for method {key!r}")
-            per_method[key] = dict(value)
-        elif key in keywords:
+        spec = METHODS.get(key)
+        if key in KEYWORD_KEYS or (spec is None and key in keywords):
             globals_[key] = value
+        elif spec is not None:
+            if not isinstance(value, Mapping):
+                others = sorted(
+                    (m for m in METHODS.taking(key) if m != key), key=lambda m: (m != "lstm", m)
+                )
+                also = (
+                    f"; the keyword {key!r} of {_methods(others)} is set per method: "
+                    f"{others[0]}={{{key!r}: {value!r}}}"
+                    if others
+                    else ""
+                )
+                raise ChainError(
+                    f"cn.defaults(): {key!r} names the method {key}(); give it a dict of its "
+                    f"keywords, {key}={{...}} (it takes {sorted(spec.keywords) or 'none'})"
+                    f"{also}. Got {value!r}."
+                )
+            for sub_key in value:
+                if sub_key not in spec.keywords:
+                    raise _key_error(sub_key, f" for method {key!r}", sorted(spec.keywords))
+            per_method[key] = dict(value)
         else:
-            raise _unknown_key_error(key, sorted(keywords | set(METHODS.names())), "")
+            raise _key_error(key, "", sorted(keywords | set(METHODS.names())))
     return DefaultsScope(globals_, per_method)
 
 
@@ -95,9 +126,16 @@ def _validate(values: Mapping[str, Any]) -> DefaultsScope:
 def defaults(**values: Any) -> Iterator[DefaultsScope]:
     """Sets default keyword arguments for chain methods inside a ``with`` block.
 
-    A key applies to every method with a keyword of that name; a method name with a dict
-    sets defaults for that method only. Nested scopes merge (the innermost wins) and an
-    argument passed explicitly always wins. Unknown keys raise at once.
+    Each method declares the keywords it takes from scopes (``docs/defaults.md`` lists
+    them). A key applies to every method that declares it; a method name with a dict sets
+    defaults for that method only (``dropout={"rate": 0.3}``). ``batch_normalize`` is the
+    keyword: ``True`` or a dict of batch-norm options puts batch normalization after every
+    convolution. Nested scopes merge (the innermost wins) and an argument passed explicitly
+    always wins. An unknown or misdirected key raises at once, naming the methods that
+    have it.
+
+    Args:
+        **values: The defaults, by key.
 
     Examples:
         >>> import chainnet as cn
@@ -119,3 +157,35 @@ def in_force(scope: DefaultsScope) -> Iterator[DefaultsScope]:
         yield scope
     finally:
         _CURRENT.reset(token)
+
+
+def defaults_table() -> str:
+    """The defaults keys and the methods that take them, as a Markdown table, generated from
+    the methods' declarations (``docs/defaults.md`` shows it; a test keeps the two equal).
+
+    Examples:
+        >>> import chainnet as cn
+        >>> "| `padding` |" in defaults_table()
+        True
+    """
+    builtin = [spec for spec in METHODS if spec.builtin]  # chainnet's own methods only
+    keys = {key for spec in builtin for key in spec.keywords} | KEYWORD_KEYS | METHOD_KEYS
+    rows = ["| key | taken from scopes by | meaning |", "|---|---|---|"]
+    for key in sorted(keys):
+        takers = (
+            ", ".join(
+                f"`{s.name}`" for s in sorted(builtin, key=lambda s: s.name) if key in s.keywords
+            )
+            or "-"
+        )
+        if key in KEYWORD_KEYS:
+            meaning = f"the keyword, not the method `{key}()`"
+        elif key in METHOD_KEYS:
+            meaning = (
+                f"the method `{key}()`: a dict of its keywords; the keyword `{key}` of other "
+                "methods only per method"
+            )
+        else:
+            meaning = METHODS.note(key)
+        rows.append(f"| `{key}` | {takers} | {meaning} |")
+    return "\n".join(rows)

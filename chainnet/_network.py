@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import dataclasses
+import functools
 import re
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -35,7 +36,7 @@ from chainnet._naming import check_name, free_stem
 from chainnet._node import Node
 from chainnet._summary import summary_text
 
-__all__ = ["Network", "Node", "naming_step", "tensor_layer", "variable_path"]
+__all__ = ["Network", "Node", "naming_step", "step_stem", "tensor_layer", "variable_path"]
 
 Kind = Literal["symbolic", "eager", "graph"]
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -75,6 +76,17 @@ def step_stem(name: str) -> tuple[str | None, str | None]:
     return step.stem, step.base
 
 
+def _on_root(method: Callable[..., Any]) -> Any:
+    """Runs a public ``Network`` method on the network this one was merged into, so a handle
+    kept from before a merge (``net = chain.network``) sees and grows the merged network."""
+
+    @functools.wraps(method)
+    def on_root(self: Network, *args: Any, **kwargs: Any) -> Any:
+        return method(self.root(), *args, **kwargs)
+
+    return on_root
+
+
 class Network:
     """Every step of a family of chains, by name.
 
@@ -100,14 +112,13 @@ class Network:
         self._owner: dict[str, str] = {}  # layer or node name -> node name
         self._inputs: list[str] = []
         self._merged_into: Network | None = None
-        self._renames: dict[str, str] = {}  # names renamed when merged into _merged_into
         # activations() models by requested names, with the step names of their inputs
         self._models: dict[tuple[str, ...], tuple[keras.Model, list[str]]] = {}
 
     @classmethod
     def use_chain_class(cls, chain_class: Callable[..., Any]) -> None:
-        """The hook through which networks make chains: ``chain_class(tensor, network, name,
-        method, layers, parents)``."""
+        """The hook through which networks make chains: ``chain_class(tensor, network, node,
+        layers)``."""
         cls._chain_class = chain_class
 
     @classmethod
@@ -125,19 +136,12 @@ class Network:
             net = net._merged_into
         return net
 
-    def resolve(self, name: str) -> str:
-        """What ``name`` (a name in this network) is called in the root network now."""
-        net = self
-        while net._merged_into is not None:
-            name = net._renames.get(name, name)
-            net = net._merged_into
-        return name
-
     @property
     def kind(self) -> Kind:
         """``"symbolic"`` (from ``cn.input``), ``"eager"`` or ``"graph"`` (inside tf.function)."""
         return self._kind
 
+    @_on_root
     def __repr__(self) -> str:
         return f"<Network {self._kind} with {len(self._nodes)} nodes: {list(self._nodes)}>"
 
@@ -146,6 +150,7 @@ class Network:
         node = self._nodes[self._owner[name]]
         return f"{node.method}() at {node.call_site}"
 
+    @_on_root
     def next_name(
         self, base: str, explicit: str | None, *, method: str, suffixes: Sequence[str] = ("",)
     ) -> str:
@@ -207,6 +212,7 @@ class Network:
             error_class = ChainTypeError if isinstance(err, TypeError) else ChainError
             raise error_class(f"{context}: {type(err).__name__}: {text}") from err
 
+    @_on_root
     def add_node(self, node: Node, chain: Any) -> None:
         """Records a step; every layer name it brings must be new (or the same layer).
 
@@ -218,6 +224,18 @@ class Network:
                     f"{node.method}(): layer name {layer.name!r} at {node.call_site} is already "
                     f"used by {self._where(layer.name)}."
                 )
+        added = self._record(node, chain)
+
+        def undo() -> None:
+            added.undo()
+            if node.method == "input":
+                self._inputs.remove(node.name)
+            self._models.clear()
+
+        on_failure(undo)
+
+    def _record(self, node: Node, chain: Any) -> _Additions:
+        """Puts a node (and the layers it brings) into the tables."""
         added = _Additions()
         added.put(self._nodes, node.name, node)
         added.put(self._chains, node.name, chain)
@@ -228,33 +246,31 @@ class Network:
                 added.put(self._layers, layer.name, layer)
                 added.put(self._owner, layer.name, node.name)
                 added.put(self._tensors, layer.name, output)
-        inputs_before = len(self._inputs)
+            _LAYER_HOMES.add(layer, self)
         if node.method == "input":
             self._inputs.append(node.name)
+        return added
 
-        def undo() -> None:
-            added.undo()
-            del self._inputs[inputs_before:]
-            self._models.clear()
-
-        on_failure(undo)
-
+    @_on_root
     def start(
         self, tensor: Any, name: str, method: str, layers: tuple[keras.layers.Layer, ...] = ()
     ) -> Any:
         """A chain with no parents (an input, wrapped data) as a new step of this network."""
-        chain = Network.chain_class()(tensor, self, name, method, layers, ())
         stem, base = step_stem(name)
-        self.add_node(Node(name, method, layers, (tensor,), (), call_site(), stem, base), chain)
+        node = Node(name, method, layers, (tensor,), (), call_site(), stem, base)
+        chain = Network.chain_class()(tensor, self, node, layers)
+        self.add_node(node, chain)
         return chain
 
     # ----------------------------------------------------------------- merging
     def absorb(self, other: Network) -> Network:
-        """Merges ``other``'s network into this one's; returns the merged root.
+        """Merges ``other``'s network and this one's; returns the merged root.
 
-        Automatic names of ``other`` that clash are renamed (the first free ``base_N``, with
-        every name derived from them), as if one network had built both; names the user
-        chose that clash are an error naming both places. Undone if the running step fails.
+        The merged network is what one network would be had the same code built both:
+        its steps in the order they were made, and every automatic name chosen again in
+        that order (the first free ``base``, ``base_1``, ... with every name derived from
+        it), so clashing automatic names are renamed, in either network. Names the user chose
+        that clash are an error naming both places. Undone if the running step fails.
         """
         a, b = self.root(), other.root()
         if a is b:
@@ -264,97 +280,40 @@ class Network:
                 f"cannot combine a {a._kind} chain with a {b._kind} chain: start both from "
                 "cn.input (symbolic) or both from cn.wrap of data (eager)."
             )
-        renames = a._merge_plan(b)
-        layer_renames = {  # a layer both networks hold (a shared template) keeps its name
-            name: renames[name]
-            for name, layer in b._layers.items()
-            if name in renames and a._layers.get(name) is not layer
-        }
-        for name, new in layer_renames.items():
-            rename_layer(b._layers[name], new)
-            if isinstance(b._layers[name], keras.layers.InputLayer):
-                rename_layer(b._tensors[name], new)  # the keras.Input tensor
-
-        def rn(name: str) -> str:
-            return renames.get(name, name)
-
-        added = _Additions()
-        for node in b._nodes.values():
-            moved = dataclasses.replace(
-                node,
-                name=rn(node.name),
-                parents=tuple(rn(p) for p in node.parents),
-                stem=None if node.stem is None else rn(node.stem),
-            )
-            added.put(a._nodes, moved.name, moved)
-            added.put(a._chains, moved.name, b._chains[node.name])
-        for key, layer in b._layers.items():
-            added.put(a._layers, layer_renames.get(key, key), layer)
-        for key, owner in b._owner.items():
-            added.put(a._owner, rn(key), rn(owner))
-        for key, tensor in b._tensors.items():
-            added.put(a._tensors, rn(key), tensor)
-        inputs_before = len(a._inputs)
-        a._inputs.extend(rn(n) for n in b._inputs)
+        node_names, layer_names = _merge_plan(a, b)
+        pairs = sorted(
+            [
+                *zip(a._nodes.values(), a._chains.values()),
+                *zip(b._nodes.values(), b._chains.values()),
+            ],
+            key=lambda pair: pair[0].seq,
+        )
+        tables = (a._nodes, a._chains, a._layers, a._tensors, a._owner, a._inputs)
+        for node, (name, stem) in node_names.items():
+            old = (node.name, node.stem)
+            node.name, node.stem = name, stem
+            on_failure(functools.partial(_set_name, node, old))
+        for layer, new in layer_names.items():
+            if isinstance(layer, keras.layers.InputLayer):
+                for tensor in tensor_outputs(layer):
+                    rename_layer(tensor, new)  # the keras.Input tensor too
+            rename_layer(layer, new)
+        a._nodes, a._chains, a._layers, a._tensors, a._owner, a._inputs = {}, {}, {}, {}, {}, []
+        for node, chain in pairs:
+            a._record(node, chain)
         a._models.clear()
-        b._merged_into, b._renames = a, renames
+        b._merged_into = a
 
         def undo() -> None:
-            added.undo()
-            del a._inputs[inputs_before:]
+            a._nodes, a._chains, a._layers, a._tensors, a._owner, a._inputs = tables
             a._models.clear()
-            b._merged_into, b._renames = None, {}
+            b._merged_into = None
 
         on_failure(undo)
         return a
 
-    def _merge_plan(self, other: Network) -> dict[str, str]:
-        """The names of ``other`` to rename so that it can merge into this network."""
-        occupied = set(self._owner)
-        groups: dict[str, list[Node]] = {}
-        for node in other._nodes.values():
-            if node.stem is not None:
-                groups.setdefault(node.stem, []).append(node)
-                continue
-            for name in other._names_of(node, self):
-                if name in occupied:
-                    raise ChainError(
-                        f"cannot combine two networks that both use the name {name!r}, which "
-                        f"you chose: {self._where(name)} and {other._where(name)}. Give one "
-                        "of them another name=."
-                    )
-                occupied.add(name)
-        renames: dict[str, str] = {}
-        for stem, nodes in groups.items():
-            names = [name for node in nodes for name in other._names_of(node, self)]
-            suffixes = [name[len(stem) :] for name in names if name.startswith(stem)]
-            for name in names:
-                if not name.startswith(stem):  # a layer the step did not name: it keeps its name
-                    if name in occupied:
-                        raise ChainError(
-                            f"cannot combine two networks that both use the layer name "
-                            f"{name!r}: {self._where(name)} and {other._where(name)}."
-                        )
-                    occupied.add(name)
-            new = stem
-            if any(stem + suffix in occupied for suffix in suffixes):
-                new = free_stem(nodes[0].base or stem, occupied, suffixes)
-                renames.update({stem + suffix: new + suffix for suffix in suffixes})
-            occupied.update(new + suffix for suffix in suffixes)
-        return renames
-
-    def _names_of(self, node: Node, other: Network) -> list[str]:
-        """The node's name and the names of the layers it brought into this network, except
-        layers that ``other`` holds too (the same object: a shared layer keeps its name)."""
-        names = [node.name]
-        for layer in node.layers:
-            if layer.name == node.name or self._owner.get(layer.name) != node.name:
-                continue
-            if other._layers.get(layer.name) is not layer:
-                names.append(layer.name)
-        return names
-
     # ----------------------------------------------------------------- inputs
+    @_on_root
     def input(
         self,
         shape: Sequence[int | None],
@@ -393,24 +352,30 @@ class Network:
             return self.start(tensor, final, "input", tensor_layer(tensor))
 
     @property
+    @_on_root
     def inputs(self) -> list[Any]:
         """The symbolic inputs, in creation order."""
         return [self._chains[n] for n in self._inputs]
 
     # ----------------------------------------------------------------- handles
     @property
+    @_on_root
     def nodes(self) -> list[Node]:
         """Every step, in the order it was built."""
         return list(self._nodes.values())
 
+    @_on_root
     def __getitem__(self, name: str) -> Any:
         """The chain produced by the step named ``name``."""
         return self._chains[self._resolve_node(name, "network[...]")]
 
+    @_on_root
     def __contains__(self, name: object) -> bool:
         return name in self._owner
 
     def _resolve_node(self, name: str, where: str) -> str:
+        if not isinstance(name, str):
+            raise ChainTypeError(f"{where}: names are strings, got {type(name).__name__} {name!r}")
         if name not in self._owner:
             raise KeyError(self._missing(name, where))
         return self._owner[name]
@@ -419,6 +384,7 @@ class Network:
         hint = did_you_mean(name, self._owner)
         return f"{where}: no layer named {name!r} in this network.{hint} Names: {list(self._owner)}"
 
+    @_on_root
     def layer(self, name: str) -> keras.layers.Layer:
         """The Keras layer named ``name`` (for a step of several layers, its first layer)."""
         if name in self._layers:
@@ -429,11 +395,13 @@ class Network:
         return node.layers[0]
 
     @property
+    @_on_root
     def layers(self) -> list[keras.layers.Layer]:
         """Every Keras layer, in the order the chain built them."""
         return list(self._layers.values())
 
     @property
+    @_on_root
     def variables(self) -> dict[str, keras.Variable]:
         """Every variable by path: ``{"layer_conv1/kernel": Variable, ...}``."""
         found: dict[str, keras.Variable] = {}
@@ -442,6 +410,7 @@ class Network:
                 found.setdefault(variable_path(layer, var), var)
         return found
 
+    @_on_root
     def variable(self, path: str) -> keras.Variable:
         """One variable by its path, ``"layer_conv1/kernel"``."""
         variables = self.variables
@@ -450,6 +419,7 @@ class Network:
             raise KeyError(f"variable(): no variable {path!r}.{hint} Paths: {list(variables)}")
         return variables[path]
 
+    @_on_root
     def get_weights(self, name: str) -> dict[str, np.ndarray]:
         """A layer's weights as NumPy arrays by short name: ``{"kernel": ..., "bias": ...}``.
 
@@ -464,6 +434,7 @@ class Network:
             variable_path(layer, v).split("/", 1)[1]: np.asarray(v.numpy()) for v in layer.weights
         }
 
+    @_on_root
     def set_weights(self, name: str, weights: Mapping[str, Any]) -> None:
         """Assigns a layer's weights by short name; every key and shape is checked first."""
         if not isinstance(weights, Mapping):
@@ -500,6 +471,7 @@ class Network:
             by_name[key].assign(array)
 
     # ----------------------------------------------------------------- models
+    @_on_root
     def ancestors(self, names: Sequence[str]) -> list[str]:
         """Every node the named nodes depend on, themselves included, in build order."""
         seen: set[str] = set()
@@ -520,6 +492,7 @@ class Network:
                 "with network[name].numpy()."
             )
 
+    @_on_root
     def build_model(self, outputs: Sequence[Any], name: str | None = None) -> keras.Model:
         """A functional ``keras.Model`` from the inputs the outputs depend on to ``outputs``."""
         self._require_symbolic("model()")
@@ -535,6 +508,7 @@ class Network:
             name=name,
         )
 
+    @_on_root
     def activations(self, inputs: Any, names: str | Sequence[str], *, batch_size: int = 256) -> Any:
         """The outputs of the named layers for a batch, in one forward pass (inference mode).
 
@@ -573,6 +547,7 @@ class Network:
         arrays = [np.concatenate(parts, axis=0) for parts in results]
         return arrays[0] if single else dict(zip(wanted, arrays))
 
+    @_on_root
     def summary(self, outputs: Sequence[Any] | None = None, print_fn: Any = print) -> None:
         """Prints a table of every layer: name, method, output shape, parameters; totals."""
         names = self.ancestors([c.name for c in outputs]) if outputs else list(self._nodes)
@@ -643,3 +618,116 @@ class _Additions:
     def undo(self) -> None:
         for table, key in reversed(self._keys):
             del table[key]
+
+
+def _set_name(node: Node, name_and_stem: tuple[str, str | None]) -> None:
+    node.name, node.stem = name_and_stem
+
+
+def tensor_outputs(layer: keras.layers.Layer) -> list[Any]:
+    """The ``keras.Input`` tensor of an ``InputLayer`` (its ``output``)."""
+    try:
+        return [layer.output]
+    except (AttributeError, ValueError):  # pragma: no cover - no single output
+        return []
+
+
+class _Homes:
+    """Which networks hold each layer object (weakly): a merge may rename a layer only if no
+    third network holds it too."""
+
+    def __init__(self) -> None:
+        self._homes: weakref.WeakKeyDictionary[Any, weakref.WeakSet[Network]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def add(self, layer: Any, network: Network) -> None:
+        with contextlib.suppress(TypeError):  # a layer that takes no weak reference
+            self._homes.setdefault(layer, weakref.WeakSet()).add(network)
+
+    def elsewhere(self, layer: Any, *networks: Network) -> bool:
+        """Whether a root network other than ``networks`` holds ``layer``."""
+        homes = self._homes.get(layer, ())
+        return any(home.root() not in networks for home in list(homes))
+
+
+_LAYER_HOMES = _Homes()
+
+
+def _merge_plan(
+    a: Network, b: Network
+) -> tuple[dict[Node, tuple[str, str | None]], dict[keras.layers.Layer, str]]:
+    """The names to change so that ``a`` and ``b`` merge as one network would have been built:
+    ``{node: (name, stem)}`` and ``{layer: name}``.
+
+    Names the user chose are kept (two different objects under one chosen name are an
+    error); then every automatic name is chosen again in creation order, as the first free
+    name of its base.
+    """
+    home = {node: a for node in a._nodes.values()}
+    home.update({node: b for node in b._nodes.values()})
+    other = {a: b, b: a}
+
+    def owned_layers(node: Node) -> list[keras.layers.Layer]:
+        """The layers the node brought into its network, except those both networks hold."""
+        net = home[node]
+        return [
+            layer
+            for layer in node.layers
+            if net._owner.get(layer.name) == node.name
+            and other[net]._layers.get(layer.name) is not layer
+        ]
+
+    occupied: dict[str, Node] = {}
+    groups: dict[tuple[int, str], list[Node]] = {}
+    for node in sorted(home, key=lambda n: n.seq):
+        if node.stem is not None:
+            groups.setdefault((id(home[node]), node.stem), []).append(node)
+            continue
+        names = [node.name, *(layer.name for layer in owned_layers(node))]
+        taken = [name for name in dict.fromkeys(names) if name in occupied]
+        if taken:
+            prior = occupied[taken[0]]
+            if taken == [node.name] and node.layers and node.layers[0] in prior.layers:
+                # the same layer applied in both networks: in one network, its second
+                # application gets a new step name (apply_layer's rule), the layer keeps its own
+                groups.setdefault((id(home[node]), node.name), []).append(node)
+                continue
+            raise ChainError(
+                f"cannot combine two networks that both use the name {taken[0]!r}, which you "
+                f"chose: {home[prior]._where(taken[0])} and {home[node]._where(taken[0])}. "
+                "Give one of them another name=."
+            )
+        occupied.update(dict.fromkeys(names, node))
+    node_names: dict[Node, tuple[str, str | None]] = {}
+    layer_names: dict[keras.layers.Layer, str] = {}
+    for (_, stem), nodes in groups.items():
+        layers = [layer for node in nodes for layer in owned_layers(node)]
+        names = [node.name for node in nodes] + [layer.name for layer in layers]
+        for name in names:
+            if not name.startswith(stem):  # a layer the step did not name: it keeps its name
+                if name in occupied:
+                    raise ChainError(
+                        f"cannot combine two networks that both use the layer name {name!r}: "
+                        f"{a._where(name) if name in a else b._where(name)} and "
+                        f"{b._where(name) if name in a else a._where(name)}."
+                    )
+                occupied[name] = nodes[0]
+        suffixes = list(dict.fromkeys(name[len(stem) :] for name in names if name.startswith(stem)))
+        new = free_stem(nodes[0].base or stem, occupied, suffixes)
+        occupied.update(dict.fromkeys((new + suffix for suffix in suffixes), nodes[0]))
+        if new == stem and nodes[0].stem is not None:
+            continue
+        for node in nodes:
+            node_names[node] = (new + node.name[len(stem) :], new)
+        for layer in layers:
+            if not layer.name.startswith(stem) or new == stem:
+                continue
+            if _LAYER_HOMES.elsewhere(layer, a, b):
+                raise ChainError(
+                    f"cannot combine these networks: layer {layer.name!r} would be renamed to "
+                    f"{new + layer.name[len(stem) :]!r}, but another network uses it too. "
+                    "Give the clashing layers distinct name=, or build the networks as one."
+                )
+            layer_names[layer] = new + layer.name[len(stem) :]
+    return node_names, layer_names

@@ -27,9 +27,10 @@ import numpy as np
 import tensorflow as tf
 
 from chainnet._chainbase import ChainBase
-from chainnet._errors import ChainTypeError
+from chainnet._journal import rename_layer
 from chainnet._naming import has_automatic_name
 from chainnet._network import Network, naming_step, tensor_layer
+from chainnet._operators import Operators
 
 __all__ = ["as_chains", "as_operand", "chains_among", "merge_networks", "start_chain"]
 
@@ -61,21 +62,35 @@ def start_chain(
 ) -> ChainBase:
     """``value`` (a ``keras.Input`` tensor, a tensor, or data made a tensor) as a new source
     step of ``network``, named ``name`` or the first free name of ``base``; ``where`` is what
-    a conversion error names (``"wrap()"``, ``"add(add_operand)"``)."""
+    an error names (``"wrap()"``, ``"add(add_operand)"``).
+
+    A ``keras.Input`` that Keras named itself (``input_layer_3``: a process-wide counter)
+    takes the step's name, so the same code gives the same names in any process.
+    """
+    where = where or f"{method}()"
     with naming_step():
-        if isinstance(value, keras.KerasTensor):
-            tensor, layers, node_method = value, tensor_layer(value), "input"
-        else:
-            tensor, layers, node_method = _to_tensor(value, where or f"{method}()"), (), method
-        final = network.next_name(base, name, method=method)
-        return network.start(tensor, final, node_method, layers)  # type: ignore[no-any-return]
+        if not isinstance(value, keras.KerasTensor):
+            tensor = _to_tensor(value, where)
+            final = network.next_name(base, name, method=method)
+            return network.start(tensor, final, method)  # type: ignore[no-any-return]
+        layers = tensor_layer(value)
+        if not layers or not isinstance(layers[0], keras.layers.InputLayer):
+            raise TypeError(
+                f"{where}: a symbolic Keras tensor must come straight from keras.Input(...); "
+                "wrap the keras.Input and apply the layers to the chain instead."
+            )
+        own = None if has_automatic_name(layers[0]) else layers[0].name
+        final = network.next_name(base, name or own, method=method)
+        rename_layer(layers[0], final)
+        rename_layer(value, final)
+        return network.start(value, final, "input", layers)  # type: ignore[no-any-return]
 
 
 def _to_tensor(value: Any, where: str) -> Any:
     try:
         return value if tf.is_tensor(value) else tf.convert_to_tensor(value)
     except (TypeError, ValueError) as err:
-        raise ChainTypeError(
+        raise TypeError(
             f"{where}: cannot make a tensor of {type(value).__name__} {value!r}: {err}"
         ) from err
 
@@ -97,23 +112,30 @@ def as_operand(
     """
     where = f"{method}({role})"
     network = chain.network
+    if isinstance(value, Operators) and not isinstance(value, ChainBase):
+        head = value._operand_chain()  # a sequential builder stands for its head
+        if head is None:
+            raise TypeError(
+                f"{where}: a {type(value).__name__} is not an operand; apply it to the chain "
+                "first (template(chain))."
+            )
+        value = head
     if isinstance(value, ChainBase):
         network.absorb(value.network)
         return value
     if isinstance(value, keras.KerasTensor):
-        layers = tensor_layer(value)
-        if network.kind != "symbolic" or not layers:
+        if network.kind != "symbolic":
             raise TypeError(
-                f"{where}: a symbolic Keras tensor can join a symbolic chain only, and only "
-                f"as it comes from keras.Input(...); got {value!r} on a {network.kind} chain."
+                f"{where}: a symbolic Keras tensor can join a symbolic chain only; got {value!r} "
+                f"on a {network.kind} chain."
             )
-        if not isinstance(layers[0], keras.layers.InputLayer):
-            raise TypeError(
-                f"{where}: a symbolic Keras tensor must come straight from keras.Input(...); "
-                "wrap the keras.Input and apply the layers to the chain instead."
-            )
-        return _adopt_input(network, value, method)
+        return _adopt_input(network, value, method, where)
     graph_tensor = tf.is_tensor(value) and not tf.executing_eagerly()
+    if graph_tensor and network.kind != "graph":
+        raise ValueError(
+            f"{where}: a graph tensor (inside tf.function) cannot join a {network.kind} chain; "
+            "wrap it as a chain inside the tf.function (cn.wrap), or pass data."
+        )
     if network.kind == "symbolic" or (constant and not graph_tensor):
         if not constant:
             raise ValueError(
@@ -122,22 +144,15 @@ def as_operand(
                 f"dtype=...) or cn.input(...)), got {type(value).__name__}."
             )
         return _constant(where, value)
-    if network.kind == "eager" and graph_tensor:
-        raise ValueError(
-            f"{where}: a graph tensor (inside tf.function) cannot join an eager chain; wrap the "
-            "data inside the tf.function, or pass data."
-        )
     return start_chain(network, value, name=None, method="wrap", base=role, where=where)
 
 
-def _adopt_input(network: Network, value: Any, method: str) -> ChainBase:
+def _adopt_input(network: Network, value: Any, method: str, where: str) -> ChainBase:
     """A ``keras.Input`` tensor as an input step of ``network`` (the one already there, if any)."""
     for known in network.inputs:
         if known.tensor is value:
             return known  # type: ignore[no-any-return]
-    layer = tensor_layer(value)[0]
-    own = None if has_automatic_name(layer) else layer.name
-    return start_chain(network, value, name=own, method=method)
+    return start_chain(network, value, name=None, method=method, where=where)
 
 
 def _constant(where: str, value: Any) -> np.ndarray:

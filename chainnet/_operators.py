@@ -22,7 +22,7 @@ OPERATORS: dict[str, tuple[str, tuple[Any, ...]]] = {
     "__rmul__": ("multiply", ()),
     "__truediv__": ("divide", ()),
     "__rtruediv__": ("rdivide", ()),
-    "__neg__": ("multiply", (-1.0,)),
+    "__neg__": ("multiply", (-1,)),  # an int constant: an int chain stays int
     "__getitem__": ("slice", ()),
 }
 
@@ -40,6 +40,10 @@ class Operators:
 
     def _apply_operator(self, method: str, args: tuple[Any, ...]) -> Any:
         raise NotImplementedError
+
+    def _operand_chain(self) -> Any:
+        """The chain this object stands for as another step's operand (``None``: none)."""
+        return None
 
     def _operator(self, operator: str, *operands: Any) -> Any:
         method, constants = OPERATORS[operator]

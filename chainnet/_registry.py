@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Union, cast
 
 import keras
@@ -38,8 +38,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 LoweringLike = Union[keras.layers.Layer, Sequence[keras.layers.Layer], Lowering, ChainBase]
 
 
-def _defaultable_keywords(sig: inspect.Signature) -> frozenset[str]:
-    """Keywords a defaults scope may set: those with a default, except ``name``."""
+def _keyword_parameters(sig: inspect.Signature) -> frozenset[str]:
+    """Every keyword of a method that has a default, except ``name``."""
     return frozenset(
         p.name
         for p in list(sig.parameters.values())[1:]
@@ -47,6 +47,60 @@ def _defaultable_keywords(sig: inspect.Signature) -> frozenset[str]:
         and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
         and p.name != "name"
     )
+
+
+def _declared_defaults(
+    method_name: str, sig: inspect.Signature, declared: Sequence[str] | None
+) -> frozenset[str]:
+    """The keywords ``method_name`` takes from defaults scopes: ``declared`` (each must be a
+    keyword with a default), or, for ``declared=None``, every keyword with a default."""
+    parameters = _keyword_parameters(sig)
+    if declared is None:
+        return parameters
+    if isinstance(declared, str):
+        raise ChainTypeError(
+            f"{method_name}: defaults= takes a sequence of keyword names, got the string "
+            f"{declared!r}; write ({declared!r},)"
+        )
+    unknown = sorted(set(declared) - parameters)
+    if unknown:
+        raise ChainError(
+            f"{method_name}: defaults= names {unknown}, which are not keywords with a default "
+            f"of the method; it has {sorted(parameters)}."
+        )
+    return frozenset(declared)
+
+
+# Instances that hold state Keras 3 reuses: an initializer instance gives the same values on
+# every call, so one shared by several layers would start them equal.
+_PER_LAYER = (
+    keras.initializers.Initializer,
+    keras.regularizers.Regularizer,
+    keras.constraints.Constraint,
+)
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of an initializer, regularizer or constraint instance for one layer (the same
+    config, so a seeded one still gives the user's values); anything else as it is. Dicts
+    (``batch_normalize={...}``) are copied with fresh values."""
+    if isinstance(value, _PER_LAYER):
+        try:
+            return type(value).from_config(value.get_config())
+        except (TypeError, ValueError, NotImplementedError):  # no config round trip
+            return value
+    if isinstance(value, Mapping):
+        return {key: _fresh(item) for key, item in value.items()}
+    return value
+
+
+def _check_float_input(chain: ChainBase, method: str, name: str) -> None:
+    dtype = chain.dtype
+    if "float" not in dtype:
+        raise ChainError(
+            f"{method}() at layer {name!r}: needs a floating-point input, got {dtype} from "
+            f"{chain.name!r}; cast it first: .cast('float32')."
+        )
 
 
 def _wrap(
@@ -59,11 +113,13 @@ def _wrap(
     names_itself: bool = False,
     exclusive: tuple[frozenset[str], ...] = (),
     derived_names: tuple[str, ...] = ("",),
+    defaults: Sequence[str] | None = None,
+    float_input: bool = False,
 ) -> Callable[..., ChainBase]:
     sig = inspect.signature(fn)
-    keywords = _defaultable_keywords(sig)
+    keywords = _declared_defaults(method_name, sig, defaults)
     takes_name = "name" in sig.parameters
-    METHODS.add(MethodSpec(method_name, keywords, builtin))
+    METHODS.add(MethodSpec(method_name, keywords, builtin, _keyword_parameters(sig)))
 
     # Building a step is plain Python at trace time: autograph must not rewrite the method or
     # the functions it calls (it would, inside a user's tf.function, and slow tracing down).
@@ -79,10 +135,15 @@ def _wrap(
         for key in keywords:
             if key not in given and key in scoped and not _spelled_otherwise(key, given, exclusive):
                 bound.arguments[key] = scoped[key]
+        for key, value in bound.arguments.items():  # no instance shared by two layers
+            bound.arguments[key] = _fresh(value)
         # all or nothing: the merge of other chains' networks, the step's nodes and any layer
         # renamed are undone if the step fails
         with all_or_nothing(), naming_step():
-            network = merge_networks(self.network, chains_among(bound.arguments.values()))
+            try:
+                network = merge_networks(self.network, chains_among(bound.arguments.values()))
+            except ChainError as err:
+                raise type(err)(f"{method_name}() on chain {self.name!r}: {err}") from None
             explicit = bound.arguments.get("name") if takes_name else None
             if names_itself:
                 name = explicit or method_name
@@ -100,6 +161,8 @@ def _wrap(
                     source=self.name,
                     hint=rank_hint,
                 )
+            if float_input:
+                _check_float_input(self, method_name, name)
             with network.building(method_name, name, self):
                 result = fn(*bound.args, **bound.kwargs)
                 return cast(ChainBase, self._extend(method_name, name, result))
@@ -120,6 +183,8 @@ def chain_method(
     names_itself: bool = False,
     exclusive: Sequence[Sequence[str]] = (),
     derived_names: Sequence[str] = ("",),
+    defaults: Sequence[str] = (),
+    float_input: bool = False,
 ) -> Callable[[Callable[Concatenate[Any, P], Any]], Callable[Concatenate[Any, P], Chain]]:
     """Declares a built-in chain method; the decorated function returns the layer(s) to apply.
 
@@ -130,7 +195,9 @@ def chain_method(
     spell one argument two ways (``("rate", "keep_prob")``): once the caller gives one, a
     defaults scope fills none of the others. ``derived_names`` are the suffixes of the
     further steps the method names after its own (a head's ``"_loss"``): an automatic name
-    leaves them all free, an explicit one must.
+    leaves them all free, an explicit one must. ``defaults`` declares the keywords the method
+    takes from defaults scopes (PrettyTensor's ``assign_defaults``); any other keyword is set
+    only by the caller. ``float_input`` refuses an integer or bool input at build time.
     """
 
     def decorate(
@@ -145,6 +212,8 @@ def chain_method(
             names_itself=names_itself,
             exclusive=tuple(frozenset(group) for group in exclusive),
             derived_names=tuple(derived_names),
+            defaults=tuple(defaults),
+            float_input=float_input,
         )
 
     return decorate
@@ -176,14 +245,29 @@ def _layer_factory(cls: type[keras.layers.Layer], method_name: str) -> Callable[
     return body
 
 
-def register(fn: F | None = None, *, name: str | None = None, overwrite: bool = False) -> Any:
+def register(
+    fn: F | None = None,
+    *,
+    name: str | None = None,
+    overwrite: bool = False,
+    defaults: Sequence[str] | None = None,
+) -> Any:
     """Adds a user method to every chain.
 
     The function takes the chain first and returns a Keras layer (applied to the chain and
     named like built-in layers) or a chain. A Keras layer class registers as a factory: the
     method passes its arguments to the class (named ``snake_case`` of the class unless
-    ``name=``). Keyword arguments with defaults take part in defaults scopes. Registering over
-    an existing method needs ``overwrite=True``.
+    ``name=``). Registering over an existing method needs ``overwrite=True``; the names of
+    chains' own attributes (``shape``, ``network``, ...) are refused.
+
+    Args:
+        fn: The function (``fn(chain, *args, **kwargs)``) or Keras layer class.
+        name: The method's name (default: the function's name, or ``snake_case`` of the
+            class).
+        overwrite: Replace an existing method of that name.
+        defaults: The keywords the method takes from defaults scopes, as PrettyTensor's
+            ``Register(assign_defaults=...)``. ``None`` (the default) declares every keyword
+            that has a default value (except ``name``).
 
     Examples:
         >>> import chainnet as cn
@@ -202,8 +286,13 @@ def register(fn: F | None = None, *, name: str | None = None, overwrite: bool = 
                 f"{type(func).__name__} {func!r}."
             )
         is_layer_class = isinstance(func, type) and issubclass(func, keras.layers.Layer)
-        default_name = snake_case(func.__name__) if is_layer_class else func.__name__
-        method_name = name or default_name
+        own_name = getattr(func, "__name__", None)
+        if name is None and not isinstance(own_name, str):
+            raise ChainTypeError(
+                f"register(): {func!r} has no __name__; give the method a name: "
+                "cn.register(fn, name='...')"
+            )
+        method_name = name or (snake_case(str(own_name)) if is_layer_class else own_name)
         if not isinstance(method_name, str) or not method_name.isidentifier():
             raise ChainError(f"register(): {method_name!r} is not a valid public method name.")
         if method_name.startswith("_"):
@@ -223,7 +312,21 @@ def register(fn: F | None = None, *, name: str | None = None, overwrite: bool = 
                 "overwrite=True to replace it, or choose another name."
             )
         body = _layer_factory(cast(Any, func), method_name) if is_layer_class else func
-        wrapped = _wrap(body, method_name=method_name, rank=None, rank_hint=None, builtin=False)
+        try:
+            inspect.signature(body)
+        except (TypeError, ValueError) as err:
+            raise ChainTypeError(
+                f"register(): cannot read the signature of {func!r} ({err}); register a "
+                "Python function of the chain, or a Keras layer class"
+            ) from None
+        wrapped = _wrap(
+            body,
+            method_name=method_name,
+            rank=None,
+            rank_hint=None,
+            builtin=False,
+            defaults=defaults,
+        )
         setattr(chain_class, method_name, wrapped)
         return func
 

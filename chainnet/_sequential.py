@@ -80,6 +80,9 @@ class SequentialBuilder(Operators, Generic[C]):
         return apply
 
     # ----------------------------------------------------------------- operators
+    def _operand_chain(self) -> C:
+        return self._head
+
     def _apply_operator(self, method: str, args: tuple[Any, ...]) -> SequentialBuilder[C]:
         """``seq + x``, ``2 * seq``, ``-seq``, ``seq[:, 0]`` move the head, as the method does."""
         return self.__getattr__(method)(*(_head_of(a) for a in args))  # type: ignore[no-any-return]
@@ -112,7 +115,7 @@ class SequentialBuilder(Operators, Generic[C]):
             >>> seq.shape
             (None, 8, 8, 24)
         """
-        if number < 1:
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
             raise ChainError(f"subdivide(): number must be >= 1, got {number}")
         start = self._head
         towers = [SequentialBuilder(start) for _ in range(number)]

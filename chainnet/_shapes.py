@@ -14,6 +14,7 @@ from typing import Union
 from chainnet._errors import ChainError
 
 __all__ = [
+    "MAX_RANK",
     "Shape",
     "broadcast_shape",
     "check_broadcast",
@@ -26,6 +27,9 @@ __all__ = [
 ]
 
 Shape = tuple[Union[int, None], ...]
+
+MAX_RANK = 8
+"""The highest rank a method's ``rank=`` lists; ``range(2, MAX_RANK + 1)`` means "2 or more"."""
 
 
 def broadcast_shape(a: Shape, b: Shape) -> Shape | None:
@@ -72,6 +76,8 @@ def rank_text(rank: int | tuple[int, ...]) -> str:
     """``"rank 2"`` or ``"rank 3 or 4"``."""
     if isinstance(rank, int):
         return f"rank {rank}"
+    if rank[-1] >= MAX_RANK:  # declared as "this rank or more"
+        return f"rank {rank[0]} or more"
     return "rank " + " or ".join(str(r) for r in rank)
 
 

@@ -10,17 +10,29 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator
 
-__all__ = ["METHODS", "MethodRegistry", "MethodSpec"]
+__all__ = ["KEYWORD_KEYS", "METHODS", "METHOD_KEYS", "MethodRegistry", "MethodSpec"]
+
+# Keys that name a method *and* a keyword that methods take from scopes have one declared
+# meaning each. In KEYWORD_KEYS the key is the keyword: ``cn.defaults(activation="relu")``
+# sets the activation of every layer that has one, and ``cn.defaults(batch_normalize=True)``
+# normalizes after every convolution (TF-Slim's ``normalizer_fn``, PrettyTensor's
+# ``batch_normalize``). In METHOD_KEYS the key is the method and takes a dict of its keywords:
+# ``cn.defaults(dropout={"rate": 0.3})``; the recurrent layers' ``dropout`` is set per method,
+# ``lstm={"dropout": 0.3}``. A test keeps every such key in one of the two sets.
+KEYWORD_KEYS = frozenset({"activation", "batch_normalize"})
+METHOD_KEYS = frozenset({"dropout"})
 
 
 @dataclasses.dataclass(frozen=True)
 class MethodSpec:
-    """A registered method: its name, the keywords defaults scopes may set, and whether it is
-    built in."""
+    """A registered method: its name, the keywords defaults scopes may set (declared by the
+    method, as PrettyTensor's ``Register(assign_defaults=...)``), every keyword it takes, and
+    whether it is built in."""
 
     name: str
     keywords: frozenset[str]
     builtin: bool
+    parameters: frozenset[str] = frozenset()
 
 
 class MethodRegistry:
@@ -34,6 +46,7 @@ class MethodRegistry:
     def __init__(self) -> None:
         self._specs: dict[str, MethodSpec] = {}
         self._reserved: dict[str, str] = {}
+        self._notes: dict[str, str] = {}
 
     def add(self, spec: MethodSpec) -> None:
         self._specs[spec.name] = spec
@@ -58,6 +71,23 @@ class MethodRegistry:
 
     def all_keywords(self) -> frozenset[str]:
         return frozenset(k for spec in self._specs.values() for k in spec.keywords)
+
+    def taking(self, keyword: str) -> list[str]:
+        """The methods that take ``keyword`` from defaults scopes, sorted."""
+        return sorted(spec.name for spec in self._specs.values() if keyword in spec.keywords)
+
+    def having(self, keyword: str) -> list[str]:
+        """The methods that have a keyword ``keyword`` at all (from scopes or not), sorted."""
+        return sorted(spec.name for spec in self._specs.values() if keyword in spec.parameters)
+
+    def describe(self, keys: Iterable[str], note: str) -> None:
+        """Declares what a defaults key does beyond the methods that take it (the batch-norm
+        keys also reach the batch norm a convolution adds); shown in the keys table."""
+        for key in keys:
+            self._notes[key] = note
+
+    def note(self, key: str) -> str:
+        return self._notes.get(key, "")
 
     def reserve(self, owner: str, names: Iterable[str]) -> None:
         """Declares ``names`` as attributes of ``owner`` (a class name) that no method may take."""

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from chainnet._chainbase import ChainBase
 from chainnet._defaults import DefaultsScope, current_defaults, in_force
-from chainnet._errors import ChainError, did_you_mean
+from chainnet._errors import ChainError, ChainTypeError, did_you_mean
 from chainnet._journal import on_failure
 from chainnet._network import Network
 from chainnet._operators import Operators
@@ -184,6 +184,14 @@ class Template(Operators):
             >>> t.layer.count_params()
             15
         """
+        if not input_shapes or not all(
+            isinstance(s, (list, tuple)) and all(d is None or isinstance(d, int) for d in s)
+            for s in input_shapes
+        ):
+            raise ChainTypeError(
+                f"template.build(): give one shape per input, each a tuple of ints without the "
+                f"batch dimension (build((28, 28, 1))), got {input_shapes!r}"
+            )
         specs = [(tuple(s), dtype) for s in input_shapes]
         with self._build_lock:
             if self._built is not None:
@@ -284,6 +292,12 @@ class Template(Operators):
     def name(self) -> str:
         """The template's name (its model's name once built)."""
         return self._display()
+
+    @property
+    def name_chosen(self) -> bool:
+        """Whether you named the template (``cn.template(name=...)``): its first step in a
+        network takes that name, and a clash is an error rather than a rename."""
+        return self._name is not None
 
     @property
     def built(self) -> bool:

@@ -20,8 +20,10 @@ DOC = ROOT / "docs" / "architecture.md"
 # bottom to top; a name ending in ".*" is a whole package
 LAYERS: list[tuple[str, list[str]]] = [
     (
-        "foundation: errors, the step journal, names, shapes, operators, the method registry",
+        "foundation: errors, argument checks, the step journal, names, shapes, operators, "
+        "the method registry",
         [
+            "chainnet._arguments",
             "chainnet._errors",
             "chainnet._journal",
             "chainnet._naming",

@@ -608,3 +608,114 @@ def test_symbolic_chain_refuses_arrays_outside_arithmetic(step: Callable[[Any], 
         step(x)
     assert "input(" in str(caught.value)  # says how to add the data as an input
     assert _names(x) == ["input"]
+
+
+# ----------------------------------------------------------------------- as one network
+def test_a_network_handle_kept_from_before_a_merge_sees_the_merged_network() -> None:
+    image = cn.input((4,), name="image")
+    net = image.network  # kept, as docs/tutorial-pretty.md does
+    other = cn.input((4,), name="other")
+    joined = other + image.fully_connected(4)
+    labels = net.input((), dtype="int32", name="labels")  # grows the merged network
+    result = joined.softmax_classifier(3, labels)
+    model = result.softmax.model()
+    assert [t.name for t in model.inputs] == ["image", "other", "labels"]
+    assert [n.name for n in net.nodes] == [n.name for n in joined.network.nodes]
+    assert net["add"] is joined.network["add"]
+
+
+def test_names_follow_creation_order_whatever_order_chains_combine_in() -> None:
+    def build(order: str) -> list[str]:
+        a, b, c = (cn.input((4,)) for _ in range(3))
+        parts = [x.split()[0] for x in (a, b, c)]
+        first, second, third = (parts["abc".index(k)] for k in order)
+        return [n.name for n in (first + (second + third)).network.nodes]
+
+    one_network = [
+        "input",
+        "input_1",
+        "input_2",
+        "split.0",
+        "split.1",
+        "split_1.0",
+        "split_1.1",
+        "split_2.0",
+        "split_2.1",
+        "add",
+        "add_1",
+    ]
+    for order in ("abc", "cab", "bca"):
+        assert build(order) == one_network, order
+
+
+def test_a_chosen_name_and_an_automatic_one_merge_in_either_order() -> None:
+    for chosen_first in (True, False):
+        a = cn.input((4,), name="xa").fully_connected(3, name="fully_connected")
+        b = cn.input((4,), name="xb").fully_connected(3)
+        joined = (b + a) if chosen_first else (a + b)
+        assert (a.name, b.name) == ("fully_connected", "fully_connected_1")
+        cn.model(joined)  # no duplicate Keras layer names
+
+
+def test_a_keras_layer_shared_by_two_networks_merges_as_in_one_network() -> None:
+    dense = keras.layers.Dense(3)
+    first = cn.input((4,)).apply_layer(dense)
+    second = cn.input((4,)).apply_layer(dense)
+    joined = first + second
+    assert (first.name, second.name, dense.name) == ("dense", "dense_1", "dense")
+    assert len(cn.model(joined).weights) == 2  # one set of weights
+
+
+def test_a_layer_another_network_holds_is_not_renamed_under_it() -> None:
+    shared = keras.layers.Dense(4)
+    a = cn.input((4,)).apply_layer(keras.layers.Dense(4))
+    b = cn.input((4,)).apply_layer(shared)
+    c = cn.input((4,)).apply_layer(shared)
+    with pytest.raises(cn.ChainError, match="another network uses it too"):
+        b + a  # a's 'dense' is first; b's would be renamed under c
+    assert c.get_weights().keys() == {"kernel", "bias"}  # c is untouched
+    assert shared.name == "dense"
+
+
+def test_a_template_name_you_chose_is_never_renamed() -> None:
+    first = cn.template(name="tower").fully_connected(2)
+    second = cn.template(name="tower").fully_connected(2)
+    with pytest.raises(cn.ChainError, match="both use the name 'tower', which you chose"):
+        first(cn.input((4,))) + second(cn.input((4,)))
+    assert second.name == "tower"
+    # the same template on two separately started inputs: its second step is 'tower_1'
+    tower = cn.template(name="siamese").fully_connected(2)
+    joined = tower(cn.input((4,))) + tower(cn.input((4,)))
+    assert [n.name for n in joined.network.nodes if n.method == "apply_template"] == [
+        "siamese",
+        "siamese_1",
+    ]
+
+
+def test_a_keras_input_that_keras_named_takes_the_step_name() -> None:
+    wrapped = cn.wrap(keras.Input((3,)))
+    other = cn.wrap(keras.Input((3,)))
+    model = cn.model(wrapped + other)
+    assert [t.name for t in model.inputs] == ["input", "input_1"]
+    assert [layer.name for layer in model.layers[:2]] == ["input", "input_1"]
+
+
+def test_negating_an_int_chain_keeps_it_int() -> None:
+    x = cn.wrap(np.array([[1, -2]], "int32"))
+    assert (-x).dtype == "int32"
+    np.testing.assert_array_equal((-x).numpy(), [[-1, 2]])
+
+
+def test_a_sequential_builder_is_an_operand_on_either_side() -> None:
+    seq = cn.input((4,)).sequential().fully_connected(4)
+    x = seq.as_chain().network.input((4,), name="x")
+    assert (x + seq).parents[1].name == "fully_connected"
+
+
+def test_merge_errors_name_the_method() -> None:
+    symbolic = cn.input((3,), name="s")
+    eager = cn.wrap(np.ones((1, 3), "float32"), name="e")
+    with pytest.raises(cn.ChainError, match=r"^add\(\) on chain 's': cannot combine a symbolic"):
+        symbolic + eager
+    with pytest.raises(cn.ChainError, match=r"^model\(\): cannot combine"):
+        cn.model([symbolic, eager])

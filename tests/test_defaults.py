@@ -214,5 +214,16 @@ def test_scopes_are_isolated_per_asyncio_task() -> None:
 
 def test_explicit_dropout_rate_wins_over_a_scoped_keep_prob() -> None:
     with cn.defaults(keep_prob=0.5):
-        y = cn.input((4,)).dropout(0.25)
+        y = cn.input((4,)).dropout(rate=0.25)
     assert y.layer.rate == pytest.approx(0.25)
+
+
+def test_the_docs_show_the_declared_keys() -> None:
+    """docs/defaults.md shows the table generated from the declarations, as it is now."""
+    from pathlib import Path
+
+    from chainnet._defaults import defaults_table
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "defaults.md").read_text()
+    shown = text.split("<!-- defaults-table -->\n", 1)[1].split("\n<!-- /defaults-table -->")[0]
+    assert shown == defaults_table(), "regenerate the table:\n" + defaults_table()

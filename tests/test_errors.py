@@ -30,17 +30,25 @@ def test_chain_error_is_a_value_error() -> None:
 
 
 # ------------------------------------------------------------------------------ ranks
-def test_fully_connected_on_rank_4() -> None:
-    x = cn.input((4, 4, 1), name="image")
+def test_fully_connected_on_rank_1() -> None:
+    x = cn.input((), name="scalars")
     text = error_text(lambda: x.fully_connected(10, name="fc"))
     assert_mentions(
         text,
         "fully_connected()",
         "layer 'fc'",
-        "expected an input of rank 2",
-        "got shape (None, 4, 4, 1) (rank 4)",
-        "from 'image'",
-        ".flatten()",
+        "expected an input of rank 2 or more",
+        "got shape (None,) (rank 1)",
+        "from 'scalars'",
+        ".expand_dims(-1)",
+    )
+
+
+def test_a_classifier_on_rank_4_says_flatten() -> None:
+    x = cn.input((4, 4, 1), name="image")
+    text = error_text(lambda: x.softmax_classifier(10, name="head"))
+    assert_mentions(
+        text, "softmax_classifier()", "layer 'head'", "expected an input of rank 2", ".flatten()"
     )
 
 
@@ -119,7 +127,12 @@ def test_keras_errors_at_build_time_are_wrapped() -> None:
     assert_mentions(
         error_text(lambda: img.conv2d(5, 2, padding="valid")),
         "conv2d() at layer 'conv2d'",
-        "output size would be zero or negative",
+        "a kernel of 5 is larger than the input's spatial dimensions (4, 4)",
+    )
+    assert_mentions(
+        error_text(lambda: img.conv2d(3, 2, strides=4, padding="valid", dilation_rate=2)),
+        "conv2d() at layer 'conv2d'",
+        "ValueError",
     )
     assert_mentions(
         error_text(lambda: img.conv2d(3, 2, activation="nope")), "conv2d()", "activation", "nope"
@@ -199,7 +212,7 @@ def test_to_dense_one_hot_needs_a_class() -> None:
     assert_mentions(
         error_text(lambda: ids.to_dense_one_hot(0)),
         "to_dense_one_hot() at layer 'to_dense_one_hot'",
-        "num_classes must be >= 1, got 0",
+        "must be a positive int, got 0",
     )
 
 
@@ -222,10 +235,11 @@ def test_upsample_bilinear_only_in_2d() -> None:
             ["give exactly one of rate= or keep_prob=", "got rate=0.5, keep_prob=0.5"],
         ),
         ({}, ["give exactly one of rate= or keep_prob=", "got rate=None, keep_prob=None"]),
-        ({"rate": 1.0}, ["the dropout rate must be in [0, 1), got 1.0"]),
-        ({"rate": -0.1}, ["must be in [0, 1), got -0.1"]),
-        ({"keep_prob": 0.0}, ["must be in [0, 1), got 1.0"]),
-        ({"keep_prob": 1.5}, ["must be in [0, 1), got -0.5"]),
+        ({"rate": 1.0}, ["dropout(rate): expected a number in [0, 1), got 1.0"]),
+        ({"rate": -0.1}, ["expected a number in [0, 1), got -0.1"]),
+        ({"keep_prob": 0.0}, ["dropout(keep_prob): expected a number in (0, 1], got 0.0"]),
+        ({"keep_prob": 1.5}, ["expected a number in (0, 1], got 1.5"]),
+        ({"rate": "0.5"}, ["dropout(rate): expected a number, got '0.5' (str)"]),
     ],
 )
 def test_dropout_arguments(kwargs: dict[str, float], fragments: list[str]) -> None:
@@ -246,7 +260,9 @@ def test_l2loss_with_kernel_regularizer() -> None:
         "kernel_regularizer='l2'",
     )
     text = error_text(lambda: cn.input((3, 3, 1)).conv2d(3, 1, l2loss=-1.0))
-    assert_mentions(text, "conv2d()", "l2loss must be >= 0, got -1.0")
+    assert_mentions(text, "conv2d()", "conv2d(l2loss): expected a number >= 0, got -1.0")
+    text = error_text(lambda: cn.input((3, 3, 1)).conv2d(3, 1, l2loss="0.1"))
+    assert_mentions(text, "conv2d()", "conv2d(l2loss): expected a number, got '0.1' (str)")
 
 
 def test_l2loss_errors_name_the_layer() -> None:

@@ -55,7 +55,7 @@ def test_auto_names_count_per_method() -> None:
 
 def test_names_do_not_depend_on_what_else_the_process_built() -> None:
     def build() -> list[str]:
-        y = cn.input((4,)).fully_connected(3).relu().fully_connected(2).dropout(0.5)
+        y = cn.input((4,)).fully_connected(3).relu().fully_connected(2).dropout(rate=0.5)
         return [n.name for n in y.network.nodes]
 
     first = build()
@@ -276,7 +276,7 @@ def test_activations_one_name_gives_an_array_and_batches_concatenate() -> None:
 
 
 def test_activations_run_in_inference_mode() -> None:
-    y = cn.input((50,)).dropout(0.5, name="drop")
+    y = cn.input((50,)).dropout(rate=0.5, name="drop")
     ones = np.ones((2, 50), "float32")
     np.testing.assert_array_equal(y.network.activations(ones, "drop"), ones)
 

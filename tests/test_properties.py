@@ -42,7 +42,7 @@ def chain_step(chain: cn.Chain, kind: str, arg: Any) -> cn.Chain:
             chain = chain.reshape("_*")
         return chain.fully_connected(arg[0], activation=arg[1])
     if kind == "dropout":
-        return chain.dropout(arg)
+        return chain.dropout(rate=arg)
     if kind == "activation":
         return getattr(chain, arg)()
     if kind == "layer_normalize":

@@ -1,16 +1,31 @@
 """Layers that move data around: reshape with ``_``/``*``, squeeze, expand, transpose, slice,
-cast, one-hot."""
+cast, one-hot.
+
+The layers that move data keep its dtype (:class:`SameDtypeLayer`): int32 stays int32,
+float16 stays float16, in eager and symbolic mode alike."""
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any, Union
 
 import keras
 from keras import ops
 
-__all__ = ["Cast", "ExpandDims", "OneHot", "Reshape", "Slice", "Squeeze", "Transpose"]
+__all__ = [
+    "Cast",
+    "ExpandDims",
+    "OneHot",
+    "Reshape",
+    "SameDtypeLayer",
+    "Slice",
+    "Squeeze",
+    "Transpose",
+    "is_int",
+    "step_dtype",
+]
 
 SAME = "_"
 REST = "*"
@@ -18,6 +33,30 @@ SpecItem = Union[int, str]
 Shape = tuple[Union[int, None], ...]
 
 _register = keras.saving.register_keras_serializable(package="chainnet")
+
+
+def is_int(value: Any) -> bool:
+    """Whether ``value`` is an int (a NumPy integer too), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def step_dtype(*dtypes: str) -> str | None:
+    """The dtype a step that only moves values computes in, given its inputs' dtypes.
+
+    Their common dtype (``keras.backend.result_type``): int32 stays int32, float16 stays
+    float16, int32 with int64 gives int64. Under a mixed-precision policy (``mixed_float16``:
+    a float16 compute dtype for float32 variables) float inputs follow the policy as in every
+    Keras layer: ``None``, the policy's.
+
+    Examples:
+        >>> step_dtype("int32"), step_dtype("float16"), step_dtype("int32", "int64")
+        ('int32', 'float16', 'int64')
+    """
+    dtype = str(keras.backend.result_type(*dtypes))
+    policy = keras.config.dtype_policy()
+    if keras.backend.is_float_dtype(dtype) and policy.compute_dtype != policy.variable_dtype:
+        return None
+    return dtype
 
 
 def resolve_reshape(spec: Sequence[SpecItem], shape: Shape) -> Shape:
@@ -65,8 +104,33 @@ def resolve_reshape(spec: Sequence[SpecItem], shape: Shape) -> Shape:
     return tuple(out)
 
 
+class SameDtypeLayer(keras.layers.Layer):
+    """A layer that moves values and never converts them: its output has its input's dtype.
+
+    Made by a chain method, it gets ``dtype=`` :func:`step_dtype` of its input, so an int32
+    input is computed and reported as int32 (Keras' default, the float compute dtype, made
+    layers that define ``compute_output_shape`` report float32), and a float16 one as
+    float16. Under a non-float policy (int32, bool, ...) it never casts a float input to that
+    policy (``autocast`` is off: the layer holds no variables, so nothing else changes); a
+    float policy casts float inputs as every Keras layer does (``mixed_float16``).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not keras.backend.is_float_dtype(self.compute_dtype):
+            self.autocast = False  # casting a float input to int or bool would change values
+
+    def compute_output_spec(self, inputs: Any) -> Any:
+        """The output's shape (from ``compute_output_shape`` when the layer defines one, else
+        from tracing ``call``) with the dtype of the input as the layer computes it."""
+        if type(self).compute_output_shape is keras.layers.Layer.compute_output_shape:
+            return super().compute_output_spec(inputs)
+        shape = self.compute_output_shape(tuple(inputs.shape))
+        return keras.KerasTensor(shape, dtype=inputs.dtype)
+
+
 @_register
-class Reshape(keras.layers.Layer):
+class Reshape(SameDtypeLayer):
     """Reshapes with a full spec that includes the batch dimension.
 
     ``"_"`` keeps the input's dimension at that position, ``"*"`` (or -1) takes the rest.
@@ -91,7 +155,7 @@ class Reshape(keras.layers.Layer):
 
 
 @_register
-class Squeeze(keras.layers.Layer):
+class Squeeze(SameDtypeLayer):
     """Removes size-1 dimensions (``axis`` may be an int or a list of ints)."""
 
     def __init__(self, axis: int | Sequence[int], **kwargs: Any) -> None:
@@ -117,7 +181,7 @@ class Squeeze(keras.layers.Layer):
 
 
 @_register
-class ExpandDims(keras.layers.Layer):
+class ExpandDims(SameDtypeLayer):
     """Inserts a size-1 dimension at ``axis``."""
 
     def __init__(self, axis: int, **kwargs: Any) -> None:
@@ -132,7 +196,7 @@ class ExpandDims(keras.layers.Layer):
 
 
 @_register
-class Transpose(keras.layers.Layer):
+class Transpose(SameDtypeLayer):
     """Permutes every dimension, the batch dimension included (``tf.transpose``'s ``perm``)."""
 
     def __init__(self, perm: Sequence[int], **kwargs: Any) -> None:
@@ -187,7 +251,7 @@ def decode_key(encoded: Sequence[Any]) -> tuple[Any, ...]:
 
 
 @_register
-class Slice(keras.layers.Layer):
+class Slice(SameDtypeLayer):
     """Indexes like NumPy: ints, slices, ``None`` (new axis) and ``...``."""
 
     def __init__(self, key: Sequence[Any], **kwargs: Any) -> None:
@@ -226,6 +290,11 @@ class OneHot(keras.layers.Layer):
 
     def __init__(self, num_classes: int, target_dtype: str = "float32", **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if not is_int(num_classes) or num_classes < 1:
+            raise ValueError(
+                f"OneHot: num_classes must be a positive int, got {num_classes!r} "
+                f"({type(num_classes).__name__})"
+            )
         self.num_classes = int(num_classes)
         self.target_dtype = keras.backend.standardize_dtype(target_dtype)
         self._convert_input_args = False

@@ -6,6 +6,7 @@ from typing import Any
 
 import keras
 
+from chainnet._arguments import check_axis, check_number
 from chainnet._registry import chain_method
 from chainnet.methods._common import ActivationLike
 
@@ -31,6 +32,14 @@ class ActivationMethods:
         """
         if fn is None:
             raise ValueError("activation(fn) needs an activation name or function, got None")
+        if not callable(fn):
+            try:
+                keras.activations.get(fn)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"activation(fn): expected a Keras activation name (such as 'relu') or a "
+                    f"function, got {fn!r}"
+                ) from None
         return keras.layers.Activation(fn, name=name)
 
     @chain_method()
@@ -108,7 +117,7 @@ class ActivationMethods:
             >>> cn.input((4,)).elu(alpha=0.5).shape
             (None, 4)
         """
-        return keras.layers.ELU(alpha=alpha, name=name)
+        return keras.layers.ELU(alpha=check_number("elu", "alpha", alpha), name=name)
 
     @chain_method()
     def selu(self, *, name: str | None = None) -> Any:
@@ -152,6 +161,7 @@ class ActivationMethods:
             >>> cn.input((4,)).leaky_relu(alpha=0.1).shape
             (None, 4)
         """
+        alpha = check_number("leaky_relu", "alpha", alpha)
         return keras.layers.LeakyReLU(negative_slope=alpha, name=name)
 
     @chain_method()
@@ -163,4 +173,5 @@ class ActivationMethods:
             >>> cn.input((10,)).softmax_activation().shape
             (None, 10)
         """
+        check_axis("softmax_activation", "axis", axis, len(self.shape))  # type: ignore[attr-defined]
         return keras.layers.Softmax(axis=axis, name=name)

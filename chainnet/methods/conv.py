@@ -1,6 +1,9 @@
 """Convolutions: ``conv1d``, ``conv2d``, ``conv3d``, ``depthwise_conv2d``, ``separable_conv2d``,
 ``deconv2d``. PrettyTensor's positional order (``kernel``, ``depth``) and default ``"same"``
-padding; Keras' keywords.
+padding; Keras' keywords. Every convolution takes the same kernel options (activation,
+``batch_normalize``, ``l2loss``, initializers, regularizers, ``use_bias``) and declares the
+same defaults (:data:`~chainnet.methods._common.CONV_DEFAULTS`, with the depthwise and
+pointwise kernels' names where Keras uses them).
 """
 
 from __future__ import annotations
@@ -9,8 +12,10 @@ from typing import Any
 
 import keras
 
+from chainnet._arguments import check_one_of, check_positive_int, check_positive_ints
 from chainnet._registry import chain_method
 from chainnet.methods._common import (
+    CONV_DEFAULTS,
     ActivationLike,
     BatchNormLike,
     InitializerLike,
@@ -23,6 +28,68 @@ from chainnet.methods._common import (
 __all__ = ["ConvMethods"]
 
 _HINT_2D = "conv2d expects (batch, height, width, channels); use .expand_dims(-1) for one channel."
+_PADDINGS = ("same", "valid")
+
+
+def _kernel_names(*kernels: str) -> tuple[str, ...]:
+    """:data:`CONV_DEFAULTS` for a layer whose kernels Keras names otherwise (``depthwise``)."""
+    renamed = [
+        f"{kernel}_{option}" for option in ("initializer", "regularizer") for kernel in kernels
+    ]
+    kept = [k for k in CONV_DEFAULTS if not k.startswith("kernel_")]
+    return (*kept, *renamed)
+
+
+_DEPTHWISE_DEFAULTS = _kernel_names("depthwise")
+_SEPARABLE_DEFAULTS = _kernel_names("depthwise", "pointwise")
+
+
+def _check_conv(
+    chain: Any,
+    method: str,
+    kernel: Any,
+    depth: Any,
+    options: dict[str, Any],
+    *,
+    depth_argument: str = "depth",
+    paddings: tuple[str, ...] = _PADDINGS,
+) -> tuple[Any, int]:
+    """Checks a convolution's arguments (PrettyTensor's order: the kernel, then the depth)."""
+    spatial = len(chain.shape) - 2
+    if isinstance(depth, (list, tuple)):
+        raise TypeError(
+            f"{method}({depth_argument}): expected the number of filters, a positive int, got "
+            f"{depth!r}. chainnet takes PrettyTensor's order, {method}(kernel, {depth_argument}); "
+            f"TF-Slim's conv2d(inputs, num_outputs, kernel_size) order reads "
+            f"{method}({depth!r}, {kernel!r}) here."
+        )
+    kernel = check_positive_ints(method, "kernel", kernel, spatial)
+    depth = check_positive_int(method, depth_argument, depth)
+    sizes = (kernel,) * spatial if isinstance(kernel, int) else kernel
+    dims = chain.shape[1:-1]
+    too_large = any(d is not None and k > d for k, d in zip(sizes, dims))
+    # TF-Slim's order by mistake (conv2d(32, 5): 5 filters of 32x32) shows as a kernel larger
+    # than the image that would fit swapped; a "same" kernel may exceed a small map otherwise
+    swapped_fits = depth_argument == "depth" and all(
+        d is None or (depth <= d < max(sizes)) for d in dims
+    )
+    if too_large and method != "deconv2d" and (options.get("padding") == "valid" or swapped_fits):
+        hint = (
+            f" chainnet takes PrettyTensor's order, {method}(kernel, {depth_argument}): did you "
+            f"mean {method}({depth!r}, {kernel!r})?"
+            if swapped_fits
+            else ""
+        )
+        raise ValueError(
+            f"{method}(kernel): a kernel of {kernel!r} is larger than the input's spatial "
+            f"dimensions {tuple(dims)}.{hint}"
+        )
+    for argument in ("strides", "dilation_rate"):
+        if argument in options:
+            check_positive_ints(method, argument, options[argument], spatial)
+    if "padding" in options:
+        options["padding"] = check_one_of(method, "padding", options["padding"], paddings)
+    return kernel, depth
 
 
 class ConvMethods:
@@ -30,7 +97,12 @@ class ConvMethods:
 
     __slots__ = ()
 
-    @chain_method(rank=3, rank_hint="conv1d expects (batch, steps, channels).")
+    @chain_method(
+        rank=3,
+        rank_hint="conv1d expects (batch, steps, channels).",
+        defaults=CONV_DEFAULTS,
+        float_input=True,
+    )
     def conv1d(
         self,
         kernel: int,
@@ -40,7 +112,7 @@ class ConvMethods:
         strides: int = 1,
         padding: str = "same",
         dilation_rate: int = 1,
-        use_bias: bool = True,
+        use_bias: bool | None = None,
         kernel_initializer: InitializerLike = "glorot_uniform",
         bias_initializer: InitializerLike = "zeros",
         kernel_regularizer: RegularizerLike = None,
@@ -51,20 +123,35 @@ class ConvMethods:
     ) -> Any:
         """A 1-D convolution with ``depth`` filters of width ``kernel`` (``Conv1D``).
 
+        Args:
+            kernel: The filter width.
+            depth: The number of filters.
+            activation: The activation (a Keras name or function), ``None`` for none.
+            strides: The step between windows.
+            padding: ``"same"`` (PrettyTensor's default), ``"valid"`` or ``"causal"``.
+            dilation_rate: The dilation of the filter.
+            use_bias: Add a bias; ``None``: yes, unless ``batch_normalize``.
+            kernel_initializer: The kernel's initializer (cloned for each layer).
+            bias_initializer: The bias' initializer.
+            kernel_regularizer: A regularizer of the kernel.
+            bias_regularizer: A regularizer of the bias.
+            l2loss: PrettyTensor's weight decay, ``l2loss * sum(kernel ** 2) / 2``.
+            batch_normalize: ``True`` or a dict of options: batch normalization between the
+                convolution and the activation.
+            name: The step's name.
+
         Examples:
             >>> import chainnet as cn
             >>> cn.input((100, 3)).conv1d(5, 8, strides=2).shape
             (None, 50, 8)
         """
-        return kernel_layers(
-            "conv1d",
-            keras.layers.Conv1D,
-            depth,
-            kernel,
-            options=keywords(locals(), "kernel", "depth"),
+        options = keywords(locals(), "kernel", "depth")
+        kernel, depth = _check_conv(
+            self, "conv1d", kernel, depth, options, paddings=(*_PADDINGS, "causal")
         )
+        return kernel_layers("conv1d", keras.layers.Conv1D, depth, kernel, options=options)
 
-    @chain_method(rank=4, rank_hint=_HINT_2D)
+    @chain_method(rank=4, rank_hint=_HINT_2D, defaults=CONV_DEFAULTS, float_input=True)
     def conv2d(
         self,
         kernel: IntOrTuple,
@@ -74,7 +161,7 @@ class ConvMethods:
         strides: IntOrTuple = 1,
         padding: str = "same",
         dilation_rate: IntOrTuple = 1,
-        use_bias: bool = True,
+        use_bias: bool | None = None,
         kernel_initializer: InitializerLike = "glorot_uniform",
         bias_initializer: InitializerLike = "zeros",
         kernel_regularizer: RegularizerLike = None,
@@ -88,20 +175,38 @@ class ConvMethods:
         ``batch_normalize=True`` (or a dict of ``BatchNormalization`` options) puts batch
         normalization between the convolution and the activation, as PrettyTensor did.
 
+        Args:
+            kernel: The filter size: an int, or ``(height, width)``.
+            depth: The number of filters.
+            activation: The activation (a Keras name or function), ``None`` for none.
+            strides: The step between windows: an int or ``(height, width)``.
+            padding: ``"same"`` (PrettyTensor's default) or ``"valid"``.
+            dilation_rate: The dilation of the filter.
+            use_bias: Add a bias; ``None``: yes, unless ``batch_normalize``.
+            kernel_initializer: The kernel's initializer (cloned for each layer).
+            bias_initializer: The bias' initializer.
+            kernel_regularizer: A regularizer of the kernel.
+            bias_regularizer: A regularizer of the bias.
+            l2loss: PrettyTensor's weight decay, ``l2loss * sum(kernel ** 2) / 2``.
+            batch_normalize: ``True`` or a dict of options: batch normalization between the
+                convolution and the activation.
+            name: The step's name.
+
         Examples:
             >>> import chainnet as cn
             >>> cn.input((28, 28, 1)).conv2d(5, 16, activation="relu").shape
             (None, 28, 28, 16)
         """
-        return kernel_layers(
-            "conv2d",
-            keras.layers.Conv2D,
-            depth,
-            kernel,
-            options=keywords(locals(), "kernel", "depth"),
-        )
+        options = keywords(locals(), "kernel", "depth")
+        kernel, depth = _check_conv(self, "conv2d", kernel, depth, options)
+        return kernel_layers("conv2d", keras.layers.Conv2D, depth, kernel, options=options)
 
-    @chain_method(rank=5, rank_hint="conv3d expects (batch, depth, height, width, channels).")
+    @chain_method(
+        rank=5,
+        rank_hint="conv3d expects (batch, depth, height, width, channels).",
+        defaults=CONV_DEFAULTS,
+        float_input=True,
+    )
     def conv3d(
         self,
         kernel: IntOrTuple,
@@ -111,7 +216,7 @@ class ConvMethods:
         strides: IntOrTuple = 1,
         padding: str = "same",
         dilation_rate: IntOrTuple = 1,
-        use_bias: bool = True,
+        use_bias: bool | None = None,
         kernel_initializer: InitializerLike = "glorot_uniform",
         bias_initializer: InitializerLike = "zeros",
         kernel_regularizer: RegularizerLike = None,
@@ -122,20 +227,33 @@ class ConvMethods:
     ) -> Any:
         """A 3-D convolution with ``depth`` filters of size ``kernel`` (``Conv3D``).
 
+        Args:
+            kernel: The filter size: an int, or ``(depth, height, width)``.
+            depth: The number of filters.
+            activation: The activation (a Keras name or function), ``None`` for none.
+            strides: The step between windows.
+            padding: ``"same"`` (PrettyTensor's default) or ``"valid"``.
+            dilation_rate: The dilation of the filter.
+            use_bias: Add a bias; ``None``: yes, unless ``batch_normalize``.
+            kernel_initializer: The kernel's initializer (cloned for each layer).
+            bias_initializer: The bias' initializer.
+            kernel_regularizer: A regularizer of the kernel.
+            bias_regularizer: A regularizer of the bias.
+            l2loss: PrettyTensor's weight decay, ``l2loss * sum(kernel ** 2) / 2``.
+            batch_normalize: ``True`` or a dict of options: batch normalization between the
+                convolution and the activation.
+            name: The step's name.
+
         Examples:
             >>> import chainnet as cn
             >>> cn.input((8, 16, 16, 1)).conv3d(3, 4).shape
             (None, 8, 16, 16, 4)
         """
-        return kernel_layers(
-            "conv3d",
-            keras.layers.Conv3D,
-            depth,
-            kernel,
-            options=keywords(locals(), "kernel", "depth"),
-        )
+        options = keywords(locals(), "kernel", "depth")
+        kernel, depth = _check_conv(self, "conv3d", kernel, depth, options)
+        return kernel_layers("conv3d", keras.layers.Conv3D, depth, kernel, options=options)
 
-    @chain_method(rank=4, rank_hint=_HINT_2D)
+    @chain_method(rank=4, rank_hint=_HINT_2D, defaults=CONV_DEFAULTS, float_input=True)
     def deconv2d(
         self,
         kernel: IntOrTuple,
@@ -144,7 +262,8 @@ class ConvMethods:
         activation: ActivationLike = None,
         strides: IntOrTuple = 1,
         padding: str = "same",
-        use_bias: bool = True,
+        dilation_rate: IntOrTuple = 1,
+        use_bias: bool | None = None,
         kernel_initializer: InitializerLike = "glorot_uniform",
         bias_initializer: InitializerLike = "zeros",
         kernel_regularizer: RegularizerLike = None,
@@ -155,20 +274,35 @@ class ConvMethods:
     ) -> Any:
         """A transposed 2-D convolution (``Conv2DTranspose``): ``strides=2`` doubles the size.
 
+        Args:
+            kernel: The filter size: an int, or ``(height, width)``.
+            depth: The number of filters.
+            activation: The activation (a Keras name or function), ``None`` for none.
+            strides: The upsampling step: an int or ``(height, width)``.
+            padding: ``"same"`` (PrettyTensor's default) or ``"valid"``.
+            dilation_rate: The dilation of the filter.
+            use_bias: Add a bias; ``None``: yes, unless ``batch_normalize``.
+            kernel_initializer: The kernel's initializer (cloned for each layer).
+            bias_initializer: The bias' initializer.
+            kernel_regularizer: A regularizer of the kernel.
+            bias_regularizer: A regularizer of the bias.
+            l2loss: PrettyTensor's weight decay, ``l2loss * sum(kernel ** 2) / 2``.
+            batch_normalize: ``True`` or a dict of options: batch normalization between the
+                convolution and the activation.
+            name: The step's name.
+
         Examples:
             >>> import chainnet as cn
             >>> cn.input((7, 7, 32)).deconv2d(3, 16, strides=2).shape
             (None, 14, 14, 16)
         """
+        options = keywords(locals(), "kernel", "depth")
+        kernel, depth = _check_conv(self, "deconv2d", kernel, depth, options)
         return kernel_layers(
-            "deconv2d",
-            keras.layers.Conv2DTranspose,
-            depth,
-            kernel,
-            options=keywords(locals(), "kernel", "depth"),
+            "deconv2d", keras.layers.Conv2DTranspose, depth, kernel, options=options
         )
 
-    @chain_method(rank=4, rank_hint=_HINT_2D)
+    @chain_method(rank=4, rank_hint=_HINT_2D, defaults=_SEPARABLE_DEFAULTS, float_input=True)
     def separable_conv2d(
         self,
         kernel: IntOrTuple,
@@ -179,37 +313,57 @@ class ConvMethods:
         strides: IntOrTuple = 1,
         padding: str = "same",
         dilation_rate: IntOrTuple = 1,
-        use_bias: bool = True,
+        use_bias: bool | None = None,
         depthwise_initializer: InitializerLike = "glorot_uniform",
         pointwise_initializer: InitializerLike = "glorot_uniform",
         bias_initializer: InitializerLike = "zeros",
+        depthwise_regularizer: RegularizerLike = None,
+        pointwise_regularizer: RegularizerLike = None,
         bias_regularizer: RegularizerLike = None,
+        l2loss: float | None = None,
+        batch_normalize: BatchNormLike = False,
         name: str | None = None,
     ) -> Any:
         """A depthwise then pointwise convolution to ``depth`` channels (``SeparableConv2D``).
+
+        Args:
+            kernel: The depthwise filter size: an int, or ``(height, width)``.
+            depth: The number of output channels (pointwise filters).
+            depth_multiplier: Depthwise filters per input channel.
+            activation: The activation (a Keras name or function), ``None`` for none.
+            strides: The step between windows.
+            padding: ``"same"`` (PrettyTensor's default) or ``"valid"``.
+            dilation_rate: The dilation of the depthwise filter.
+            use_bias: Add a bias; ``None``: yes, unless ``batch_normalize``.
+            depthwise_initializer: The depthwise kernel's initializer (cloned for each layer).
+            pointwise_initializer: The pointwise kernel's initializer (cloned for each layer).
+            bias_initializer: The bias' initializer.
+            depthwise_regularizer: A regularizer of the depthwise kernel.
+            pointwise_regularizer: A regularizer of the pointwise kernel.
+            bias_regularizer: A regularizer of the bias.
+            l2loss: PrettyTensor's weight decay, on both kernels.
+            batch_normalize: ``True`` or a dict of options: batch normalization between the
+                convolution and the activation.
+            name: The step's name.
 
         Examples:
             >>> import chainnet as cn
             >>> cn.input((32, 32, 3)).separable_conv2d(3, 8).shape
             (None, 32, 32, 8)
         """
-        return keras.layers.SeparableConv2D(
+        options = keywords(locals(), "kernel", "depth")
+        kernel, depth = _check_conv(self, "separable_conv2d", kernel, depth, options)
+        check_positive_int("separable_conv2d", "depth_multiplier", depth_multiplier)
+        return kernel_layers(
+            "separable_conv2d",
+            keras.layers.SeparableConv2D,
             depth,
             kernel,
-            depth_multiplier=depth_multiplier,
-            activation=activation,
-            strides=strides,
-            padding=padding,
-            dilation_rate=dilation_rate,
-            use_bias=use_bias,
-            depthwise_initializer=depthwise_initializer,
-            pointwise_initializer=pointwise_initializer,
-            bias_initializer=bias_initializer,
-            bias_regularizer=bias_regularizer,
-            name=name,
+            options=options,
+            kernels=("depthwise", "pointwise"),
         )
 
-    @chain_method(rank=4, rank_hint=_HINT_2D)
+    @chain_method(rank=4, rank_hint=_HINT_2D, defaults=_DEPTHWISE_DEFAULTS, float_input=True)
     def depthwise_conv2d(
         self,
         kernel: IntOrTuple,
@@ -219,31 +373,53 @@ class ConvMethods:
         strides: IntOrTuple = 1,
         padding: str = "same",
         dilation_rate: IntOrTuple = 1,
-        use_bias: bool = True,
+        use_bias: bool | None = None,
         depthwise_initializer: InitializerLike = "glorot_uniform",
         bias_initializer: InitializerLike = "zeros",
+        depthwise_regularizer: RegularizerLike = None,
         bias_regularizer: RegularizerLike = None,
+        l2loss: float | None = None,
+        batch_normalize: BatchNormLike = False,
         name: str | None = None,
     ) -> Any:
-        """One ``kernel`` filter per input channel, ``channel_multiplier`` times.
+        """One ``kernel`` filter per input channel, ``channel_multiplier`` times
+        (``keras.layers.DepthwiseConv2D``; PrettyTensor's ``depthwise_conv2d``).
 
-        (``keras.layers.DepthwiseConv2D``)
+        Args:
+            kernel: The filter size: an int, or ``(height, width)``.
+            channel_multiplier: Filters per input channel.
+            activation: The activation (a Keras name or function), ``None`` for none.
+            strides: The step between windows.
+            padding: ``"same"`` (PrettyTensor's default) or ``"valid"``.
+            dilation_rate: The dilation of the filter.
+            use_bias: Add a bias; ``None``: yes, unless ``batch_normalize``.
+            depthwise_initializer: The kernel's initializer (cloned for each layer).
+            bias_initializer: The bias' initializer.
+            depthwise_regularizer: A regularizer of the kernel.
+            bias_regularizer: A regularizer of the bias.
+            l2loss: PrettyTensor's weight decay, ``l2loss * sum(kernel ** 2) / 2``.
+            batch_normalize: ``True`` or a dict of options: batch normalization between the
+                convolution and the activation.
+            name: The step's name.
 
         Examples:
             >>> import chainnet as cn
             >>> cn.input((32, 32, 3)).depthwise_conv2d(3, 2).shape
             (None, 32, 32, 6)
         """
-        return keras.layers.DepthwiseConv2D(
+        options = keywords(locals(), "kernel", "channel_multiplier")
+        kernel, multiplier = _check_conv(
+            self,
+            "depthwise_conv2d",
             kernel,
-            depth_multiplier=channel_multiplier,
-            activation=activation,
-            strides=strides,
-            padding=padding,
-            dilation_rate=dilation_rate,
-            use_bias=use_bias,
-            depthwise_initializer=depthwise_initializer,
-            bias_initializer=bias_initializer,
-            bias_regularizer=bias_regularizer,
-            name=name,
+            channel_multiplier,
+            options,
+            depth_argument="channel_multiplier",
+        )
+        return kernel_layers(
+            "depthwise_conv2d",
+            keras.layers.DepthwiseConv2D,
+            kernel,
+            options={**options, "depth_multiplier": multiplier},
+            kernels=("depthwise",),
         )

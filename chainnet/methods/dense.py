@@ -6,8 +6,11 @@ from typing import Any
 
 import keras
 
+from chainnet._arguments import check_positive_int
 from chainnet._registry import chain_method
+from chainnet._shapes import MAX_RANK
 from chainnet.methods._common import (
+    DENSE_DEFAULTS,
     ActivationLike,
     BatchNormLike,
     InitializerLike,
@@ -25,15 +28,17 @@ class DenseMethods:
     __slots__ = ()
 
     @chain_method(
-        rank=2,
-        rank_hint="Call .flatten() first to turn (batch, ...) into (batch, features).",
+        rank=tuple(range(2, MAX_RANK + 1)),
+        rank_hint="Add a feature axis first: .expand_dims(-1).",
+        defaults=DENSE_DEFAULTS,
+        float_input=True,
     )
     def fully_connected(
         self,
         size: int,
         *,
         activation: ActivationLike = None,
-        use_bias: bool = True,
+        use_bias: bool | None = None,
         kernel_initializer: InitializerLike = "glorot_uniform",
         bias_initializer: InitializerLike = "zeros",
         kernel_regularizer: RegularizerLike = None,
@@ -42,18 +47,39 @@ class DenseMethods:
         batch_normalize: BatchNormLike = False,
         name: str | None = None,
     ) -> Any:
-        """A dense layer of ``size`` units on a ``(batch, features)`` input (``Dense``).
+        """A dense layer of ``size`` units (``keras.layers.Dense``).
+
+        On ``(batch, features)`` it is PrettyTensor's ``fully_connected``. On a longer shape,
+        ``(batch, time, features)`` or more, it applies to the last axis at every position,
+        as Keras' ``Dense`` does; for an image, ``.flatten()`` first to connect every pixel.
+
+        Args:
+            size: The number of units.
+            activation: The activation (a Keras name or function), ``None`` for none.
+            use_bias: Add a bias; ``None``: yes, unless ``batch_normalize``.
+            kernel_initializer: The kernel's initializer (cloned for each layer).
+            bias_initializer: The bias' initializer.
+            kernel_regularizer: A regularizer of the kernel.
+            bias_regularizer: A regularizer of the bias.
+            l2loss: PrettyTensor's weight decay, ``l2loss * sum(kernel ** 2) / 2``.
+            batch_normalize: ``True`` or a dict of options: batch normalization before the
+                activation. Only when given here: a defaults scope's ``batch_normalize``
+                reaches convolutions, not dense layers (PrettyTensor's had none).
+            name: The step's name.
 
         Examples:
             >>> import chainnet as cn
             >>> cn.input((784,)).fully_connected(64, activation="sigmoid").shape
             (None, 64)
+            >>> cn.input((20, 8)).fully_connected(4).shape  # at every time step
+            (None, 20, 4)
         """
+        size = check_positive_int("fully_connected", "size", size)
         return kernel_layers(
             "fully_connected", keras.layers.Dense, size, options=keywords(locals(), "size")
         )
 
-    @chain_method()
+    @chain_method(defaults=("embeddings_initializer", "embeddings_regularizer"))
     def embedding_lookup(
         self,
         vocabulary_size: int,
@@ -66,11 +92,21 @@ class DenseMethods:
     ) -> Any:
         """Looks integer ids up in a ``(vocabulary_size, embedding_dim)`` table (``Embedding``).
 
+        Args:
+            vocabulary_size: The number of ids (ids run from 0 to ``vocabulary_size - 1``).
+            embedding_dim: The size of each vector.
+            mask_zero: Id 0 is padding: later recurrent layers skip it.
+            embeddings_initializer: The table's initializer (cloned for each layer).
+            embeddings_regularizer: A regularizer of the table.
+            name: The step's name.
+
         Examples:
             >>> import chainnet as cn
             >>> cn.input((12,), dtype="int32").embedding_lookup(100, 8).shape
             (None, 12, 8)
         """
+        check_positive_int("embedding_lookup", "vocabulary_size", vocabulary_size)
+        check_positive_int("embedding_lookup", "embedding_dim", embedding_dim)
         return keras.layers.Embedding(
             vocabulary_size,
             embedding_dim,

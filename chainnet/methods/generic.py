@@ -13,6 +13,7 @@ from chainnet._chainbase import Lowering
 from chainnet._journal import rename_layer
 from chainnet._naming import has_automatic_name, snake_case
 from chainnet._registry import chain_method
+from chainnet.methods._common import check_function
 
 __all__ = ["GenericMethods"]
 
@@ -54,20 +55,28 @@ class GenericMethods:
 
         It works on symbolic chains too (the output shape is inferred by tracing ``fn``).
         The step is a ``keras.layers.Lambda`` that saves ``fn`` by reference and the extra
-        arguments by value. To load such a model: a function registered with
-        ``keras.saving.register_keras_serializable`` loads with the default ``safe_mode=True``;
-        a ``lambda`` is saved as bytecode and loads only with ``safe_mode=False``; an
-        unregistered function cannot be found at load time.
+        arguments by value, so ``fn`` must be one a saved model can find again: a function
+        registered with ``keras.saving.register_keras_serializable`` (loads with the default
+        ``safe_mode=True``), a Keras or TensorFlow function Keras knows by name
+        (``tf.nn.relu6``), or a ``lambda`` (saved as bytecode; loads with
+        ``safe_mode=False``). Any other function is refused here rather than saved as a model
+        that never loads. A function that uses layers or variables is refused too (a
+        ``Lambda`` would not train them): apply those with ``apply_layer``.
+
+        Args:
+            fn: The function, ``fn(x, *args, **kwargs)``.
+            *args: Extra positional arguments (saved by name, so ``fn`` must name them).
+            name: The step's name.
+            **kwargs: Extra keyword arguments (saved by value).
 
         Examples:
             >>> import tensorflow as tf, chainnet as cn
             >>> cn.input((4,)).apply(tf.nn.relu6).shape
             (None, 4)
-            >>> cn.input((6,)).apply(tf.reshape, shape=(-1, 2, 3)).shape
+            >>> cn.input((6,)).apply(lambda t: tf.reshape(t, (-1, 2, 3))).shape
             (None, 2, 3)
         """
-        if not callable(fn):
-            raise TypeError(f"apply(fn) needs a callable, got {type(fn).__name__} {fn!r}")
+        check_function("apply", "fn", fn)
         arguments = _as_keyword_arguments(fn, args)
         return keras.layers.Lambda(fn, arguments={**arguments, **kwargs}, name=name)
 
@@ -93,8 +102,8 @@ class GenericMethods:
             )
         network = self.network  # type: ignore[attr-defined]
         shared = layer.name in network and network.layer(layer.name) is layer
-        automatic = not layer.built and has_automatic_name(layer)
-        if name is not None and layer.built:
+        automatic = has_automatic_name(layer)  # built or not: Keras' counter, not the user's
+        if name is not None and layer.built and name != layer.name:
             raise ValueError(
                 f"layer {layer.name!r} is already built and cannot be renamed to "
                 f"{name!r}; apply it without name=, or pass a new layer"

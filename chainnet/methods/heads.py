@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import keras
 
+from chainnet._arguments import check_positive_int
 from chainnet._chainbase import Lowering
 from chainnet._errors import ChainError
 from chainnet._losses import label_kind
@@ -101,6 +102,8 @@ class HeadMethods:
         rank=2,
         rank_hint="Call .flatten() first to turn (batch, ...) into (batch, features).",
         derived_names=("", "_loss", "_softmax"),
+        defaults=("kernel_initializer", "bias_initializer", "kernel_regularizer", "l2loss"),
+        float_input=True,
     )
     def softmax_classifier(
         self,
@@ -136,8 +139,7 @@ class HeadMethods:
         """
         method = "softmax_classifier"
         final = str(name)
-        if num_classes < 1:
-            raise ValueError(f"num_classes must be >= 1, got {num_classes!r}")
+        num_classes = check_positive_int(method, "num_classes", num_classes)
         regularizer = kernel_regularizer_for(method, l2loss, kernel_regularizer)
         # check the labels before any layer is made: a failed head leaves no step behind
         logits_shape = (*self.shape[:-1], num_classes)  # type: ignore[attr-defined]
@@ -256,8 +258,13 @@ class HeadMethods:
             >>> float(logits.evaluate_classifier(np.array([0, 1])).numpy())
             0.5
         """
-        if topk < 1:
-            raise ValueError(f"topk must be >= 1, got {topk}")
+        topk = check_positive_int("evaluate_classifier", "topk", topk)
+        classes = self.shape[-1]  # type: ignore[attr-defined]
+        if classes is not None and topk > classes:
+            raise ValueError(
+                f"evaluate_classifier(topk): topk={topk} is more than the {classes} classes: "
+                "every label would count as found"
+            )
         labels_chain = _labels(self, "evaluate_classifier", labels, None)
         return Lowering((Accuracy(topk, name=name),), others=(labels_chain,))
 

@@ -16,6 +16,7 @@ from chainnet._shapes import Shape, check_join, normalize_axis
 from chainnet._template import Template
 from chainnet.layers.merge import Stack
 from chainnet.layers.shape import Slice, encode_key
+from chainnet.methods._common import check_function
 
 if TYPE_CHECKING:  # type hints only: the public Chain (see docs/architecture.md)
     from chainnet._template import Template
@@ -37,23 +38,14 @@ JOINS: dict[str, type[keras.layers.Layer]] = {
 
 
 def multi_chain_method(
-    *,
-    rank: int | tuple[int, ...] | None = None,
-    rank_hint: str | None = None,
-    names_itself: bool = False,
-    derived_names: Sequence[str] = ("",),
+    **options: Any,
 ) -> Callable[[Callable[Concatenate[Any, P], R]], Callable[Concatenate[Any, P], R]]:
-    """:func:`chain_method` for a step that gives several chains: the body builds them (with
-    ``chain._extend``) and returns a tuple of chains, which is also the method's result type."""
+    """:func:`chain_method` (same ``options``) for a step that gives several chains: the body
+    builds them (with ``chain._extend``) and returns a tuple of chains, which is also the
+    method's result type."""
 
     def decorate(fn: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Any, P], R]:
-        method = chain_method(
-            rank=rank,
-            rank_hint=rank_hint,
-            names_itself=names_itself,
-            derived_names=derived_names,
-        )(fn)
-        return cast(Any, method)
+        return cast(Any, chain_method(**options)(fn))
 
     return decorate
 
@@ -97,8 +89,16 @@ class MergeMethods:
             (None, 8, 8, 14)
         """
         others = _operands(self, other_tensors, "concat", "other_tensors")
-        _check("concat", [cast(ChainBase, self), *others], concat_dim)
-        return Lowering((keras.layers.Concatenate(axis=concat_dim, name=name),), others=others)
+        chains = [cast(ChainBase, self), *others]
+        _check("concat", chains, concat_dim)
+        # computes in the inputs' common dtype: int32 stays int32 (Keras' default, the float
+        # compute dtype, would report float32); under mixed precision floats follow the policy
+        dtype: str | None = keras.backend.result_type(*(c.dtype for c in chains))
+        policy = keras.config.dtype_policy()
+        if keras.backend.is_float_dtype(dtype) and policy.compute_dtype != policy.variable_dtype:
+            dtype = None
+        layer = keras.layers.Concatenate(axis=concat_dim, dtype=dtype, name=name)
+        return Lowering((layer,), others=others)
 
     @chain_method()
     def join(
@@ -114,7 +114,9 @@ class MergeMethods:
 
         ``how`` is ``"concat"`` (along ``axis``), ``"add"``, ``"subtract"``, ``"multiply"``,
         ``"average"``, ``"maximum"``, ``"minimum"``, a Keras merge layer, or a function of the
-        list of tensors (a ``Lambda``: loading the model needs ``safe_mode=False``).
+        list of tensors (a ``Lambda``, with ``apply``'s rules: a lambda loads with
+        ``safe_mode=False``, a registered function with ``safe_mode=True``; any other
+        function is refused, as a model that saves but never loads).
 
         Examples:
             >>> import chainnet as cn
@@ -138,10 +140,29 @@ class MergeMethods:
                     f"how must be one of {sorted(JOINS)}, a layer or a function, got {how!r}"
                 )
             _check(how, chains, axis)
+            # computes in the inputs' common dtype (int32 stays int32), where Keras can; under
+            # mixed precision floats follow the policy
+            dtype: str | None = keras.backend.result_type(*(c.dtype for c in chains))
+            dtypes = ", ".join(f"{c.dtype} ({c.name!r})" for c in chains)
+            if how != "concat" and dtype == "bool":
+                raise TypeError(
+                    f"join(how={how!r}) cannot combine bool inputs (dtypes {dtypes}); cast "
+                    "them first, e.g. chain.cast('int32'), or use how='concat'"
+                )
+            if how == "average" and not keras.backend.is_float_dtype(dtype):
+                raise TypeError(
+                    "join(how='average') needs float inputs, as the mean of ints is not an "
+                    f"int (dtypes {dtypes}); cast them first, e.g. chain.cast('float32')"
+                )
+            policy = keras.config.dtype_policy()
+            mixed = policy.compute_dtype != policy.variable_dtype
+            if mixed and keras.backend.is_float_dtype(dtype):
+                dtype = None
             options = {"axis": axis} if how == "concat" else {}
-            layer = JOINS[how](name=name, **options)
+            layer = JOINS[how](name=name, dtype=dtype, **options)
         elif callable(how):
-            layer = keras.layers.Lambda(lambda tensors: how(list(tensors)), name=name)
+            check_function("join", "how", how)
+            layer = keras.layers.Lambda(how, name=name)
         else:
             raise TypeError(f"how must be a string, a Keras layer or a function, got {how!r}")
         first, *rest = chains
@@ -159,7 +180,12 @@ class MergeMethods:
         """
         chains = (cast(ChainBase, self), *_operands(self, others, "stack", "others"))
         _check("stack", chains)
-        return Lowering((Stack(axis, name=name),), others=chains[1:])
+        # int32 stays int32; under mixed precision floats follow the policy
+        dtype: str | None = keras.backend.result_type(*(c.dtype for c in chains))
+        policy = keras.config.dtype_policy()
+        if keras.backend.is_float_dtype(dtype) and policy.compute_dtype != policy.variable_dtype:
+            dtype = None
+        return Lowering((Stack(axis, dtype=dtype, name=name),), others=chains[1:])
 
     @multi_chain_method(names_itself=True)
     def split(
@@ -194,11 +220,19 @@ class MergeMethods:
                     f"split sizes {sizes} must be positive and add up to dimension {ax} of "
                     f"shape {shape}"
                 )
+        # the parts compute in the input's dtype (float16 stays float16, int32 int32); under
+        # mixed precision floats follow the policy
+        dtype: str | None = self.dtype  # type: ignore[attr-defined]
+        policy = keras.config.dtype_policy()
+        if keras.backend.is_float_dtype(dtype) and policy.compute_dtype != policy.variable_dtype:
+            dtype = None
         parts = []
         start = 0
         for part, width in zip(part_names(self, "split", name, len(sizes)), sizes):
             key = _slice_key(ax, len(shape), slice(start, start + width))
-            parts.append(_part(self, "split", part, key))
+            layer = Slice(encode_key(key), dtype=dtype, name=part)
+            chain = self._extend("split", part, layer)  # type: ignore[attr-defined]
+            parts.append(cast(ChainBase, chain))
             start += width
         return tuple(parts)
 
@@ -220,8 +254,21 @@ class MergeMethods:
                 f"unstack() needs a known, non-batch axis; axis {axis} of shape {shape} is not"
             )
         names = part_names(self, "unstack", name, int(shape[ax]))  # type: ignore[arg-type]
+        # the parts compute in the input's dtype (float16 stays float16, int32 int32); under
+        # mixed precision floats follow the policy
+        dtype: str | None = self.dtype  # type: ignore[attr-defined]
+        policy = keras.config.dtype_policy()
+        if keras.backend.is_float_dtype(dtype) and policy.compute_dtype != policy.variable_dtype:
+            dtype = None
         return tuple(
-            _part(self, "unstack", part, _slice_key(ax, len(shape), i))
+            cast(
+                ChainBase,
+                self._extend(  # type: ignore[attr-defined]
+                    "unstack",
+                    part,
+                    Slice(encode_key(_slice_key(ax, len(shape), i)), dtype=dtype, name=part),
+                ),
+            )
             for i, part in enumerate(names)
         )
 
@@ -256,5 +303,8 @@ class TemplateMethods:
         chains = (me, *_operands(me, others, "apply_template", "others")) if others else (me,)
         network = self.network  # type: ignore[attr-defined]
         model = template._layer_for(chains, network, name)
+        applied = model.name in network and network.layer(model.name) is model
+        if name is None and not applied and template.name_chosen:
+            name = model.name  # the name you gave the template (a clash is an error)
         node = network.next_name(model.name, name, method="apply_template")
         return Lowering((model,), others=chains[1:], node_name=node)

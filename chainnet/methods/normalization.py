@@ -6,9 +6,21 @@ from typing import Any
 
 import keras
 
+from chainnet._arguments import check_axis, check_bool, check_number, check_rate
 from chainnet._registry import chain_method
+from chainnet.methods._common import BATCH_NORM_DEFAULTS
 
 __all__ = ["NormalizationMethods"]
+
+
+def _check_normalization(
+    chain: Any, method: str, axis: int, epsilon: float, center: bool, scale: bool
+) -> None:
+    check_axis(method, "axis", axis, len(chain.shape))
+    if check_number(method, "epsilon", epsilon) <= 0:
+        raise ValueError(f"{method}(epsilon): expected a number > 0, got {epsilon!r}")
+    check_bool(method, "center", center)
+    check_bool(method, "scale", scale)
 
 
 class NormalizationMethods:
@@ -16,7 +28,7 @@ class NormalizationMethods:
 
     __slots__ = ()
 
-    @chain_method()
+    @chain_method(defaults=BATCH_NORM_DEFAULTS, float_input=True)
     def batch_normalize(
         self,
         *,
@@ -30,16 +42,29 @@ class NormalizationMethods:
         """Batch normalization (``keras.layers.BatchNormalization``): batch statistics when
         training, moving averages at inference.
 
+        The scope keys ``momentum``, ``epsilon``, ``center`` and ``scale`` reach this step and
+        the batch norm a convolution adds with ``batch_normalize=``.
+
+        Args:
+            axis: The features axis (normalized per feature).
+            momentum: The moving averages' momentum (Keras'; TF-Slim's ``decay``).
+            epsilon: Added to the variance.
+            center: Learn an offset (``beta``).
+            scale: Learn a scale (``gamma``).
+            name: The step's name.
+
         Examples:
             >>> import chainnet as cn
             >>> cn.input((8,)).batch_normalize().shape
             (None, 8)
         """
+        _check_normalization(self, "batch_normalize", axis, epsilon, center, scale)
+        check_rate("batch_normalize", "momentum", momentum)
         return keras.layers.BatchNormalization(
             axis=axis, momentum=momentum, epsilon=epsilon, center=center, scale=scale, name=name
         )
 
-    @chain_method()
+    @chain_method(defaults=("epsilon", "center", "scale"), float_input=True)
     def layer_normalize(
         self,
         *,
@@ -51,40 +76,73 @@ class NormalizationMethods:
     ) -> Any:
         """Layer normalization over ``axis`` (``keras.layers.LayerNormalization``).
 
+        Args:
+            axis: The axis normalized over.
+            epsilon: Added to the variance.
+            center: Learn an offset (``beta``).
+            scale: Learn a scale (``gamma``).
+            name: The step's name.
+
         Examples:
             >>> import chainnet as cn
             >>> cn.input((8,)).layer_normalize().shape
             (None, 8)
         """
+        _check_normalization(self, "layer_normalize", axis, epsilon, center, scale)
         return keras.layers.LayerNormalization(
             axis=axis, epsilon=epsilon, center=center, scale=scale, name=name
         )
 
-    @chain_method(exclusive=[("rate", "keep_prob")])
+    @chain_method(exclusive=[("rate", "keep_prob")], defaults=("rate", "keep_prob"))
     def dropout(
         self,
-        rate: float | None = None,
+        positional: None = None,
+        /,
         *,
+        rate: float | None = None,
         keep_prob: float | None = None,
         noise_shape: tuple[int | None, ...] | None = None,
         seed: int | None = None,
         name: str | None = None,
     ) -> Any:
-        """Drops a fraction ``rate`` of the units, only when training (``keras.layers.Dropout``).
+        """Drops units, only when training (``keras.layers.Dropout``).
 
-        PrettyTensor users may give ``keep_prob=`` (= ``1 - rate``) instead.
+        Say which fraction you mean: ``rate=`` is the fraction dropped (Keras, ``tf.layers``),
+        ``keep_prob=`` the fraction kept (PrettyTensor, TF-Slim), ``rate = 1 - keep_prob``.
+        A positional number is refused: PrettyTensor's ``dropout(0.7)`` keeps 70% where
+        Keras' ``Dropout(0.7)`` drops 70%, so ported code must say which it means.
+
+        Args:
+            positional: Refused (see above).
+            rate: The fraction of units dropped, in [0, 1).
+            keep_prob: The fraction of units kept, in (0, 1].
+            noise_shape: The shape of the dropout mask (``None`` dims follow the input).
+            seed: A seed for the mask.
+            name: The step's name.
 
         Examples:
             >>> import chainnet as cn
-            >>> cn.input((8,)).dropout(0.25).shape
+            >>> cn.input((8,)).dropout(rate=0.25).shape
             (None, 8)
+            >>> cn.input((8,)).dropout(keep_prob=0.75).layer.rate
+            0.25
         """
+        if positional is not None:
+            raise TypeError(
+                f"dropout(): a positional {positional!r} is ambiguous: write "
+                f"dropout(keep_prob={positional!r}) to keep that fraction (PrettyTensor, "
+                f"TF-Slim) or dropout(rate={positional!r}) to drop it (Keras)"
+            )
         if (rate is None) == (keep_prob is None):
             raise ValueError(
-                f"give exactly one of rate= or keep_prob=, got rate={rate!r}, "
+                f"dropout(): give exactly one of rate= or keep_prob=, got rate={rate!r}, "
                 f"keep_prob={keep_prob!r}"
             )
-        final_rate = rate if rate is not None else 1.0 - float(keep_prob)  # type: ignore[arg-type]
-        if not 0.0 <= final_rate < 1.0:
-            raise ValueError(f"the dropout rate must be in [0, 1), got {final_rate!r}")
+        if rate is not None:
+            final_rate = check_rate("dropout", "rate", rate)
+        else:
+            kept = check_number("dropout", "keep_prob", keep_prob)
+            if not 0.0 < kept <= 1.0:
+                raise ValueError(f"dropout(keep_prob): expected a number in (0, 1], got {kept!r}")
+            final_rate = 1.0 - kept
         return keras.layers.Dropout(final_rate, noise_shape=noise_shape, seed=seed, name=name)

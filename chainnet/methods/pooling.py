@@ -9,6 +9,7 @@ from typing import Any
 
 import keras
 
+from chainnet._arguments import check_bool, check_one_of, check_positive_ints
 from chainnet._registry import chain_method
 from chainnet.methods._common import IntOrTuple
 
@@ -17,8 +18,32 @@ __all__ = ["PoolingMethods"]
 _SPATIAL_HINT = "Pooling expects (batch, steps, channels), (batch, h, w, c) or (batch, d, h, w, c)."
 
 
+_POOL_DEFAULTS = ("padding", "stride", "strides")
+"""Pools take ``padding`` and the stride from scopes, as convolutions do (TF-Slim's
+``arg_scope([conv2d, max_pool2d], stride=1, padding="SAME")``)."""
+_INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5")
+
+
 def _by_rank(chain: Any, layers: tuple[type[keras.layers.Layer], ...]) -> type[keras.layers.Layer]:
     return layers[len(chain.shape) - 3]
+
+
+def _pool_arguments(
+    chain: Any, method: str, kernel: Any, stride: Any, strides: Any, padding: Any
+) -> tuple[Any, Any, str]:
+    """``(kernel, strides, padding)`` checked; ``stride`` (PrettyTensor) and ``strides``
+    (Keras) are two spellings of one argument (default: the kernel)."""
+    if stride is not None and strides is not None:
+        raise ValueError(
+            f"{method}(): give stride= (PrettyTensor) or strides= (Keras), not both; got "
+            f"stride={stride!r}, strides={strides!r}"
+        )
+    spatial = len(chain.shape) - 2
+    kernel = check_positive_ints(method, "kernel", kernel, spatial)
+    step = stride if stride is not None else strides
+    if step is not None:
+        step = check_positive_ints(method, "stride", step, spatial)
+    return kernel, step, check_one_of(method, "padding", padding, ("same", "valid"))
 
 
 class PoolingMethods:
@@ -26,16 +51,29 @@ class PoolingMethods:
 
     __slots__ = ()
 
-    @chain_method(rank=(3, 4, 5), rank_hint=_SPATIAL_HINT)
+    @chain_method(
+        rank=(3, 4, 5),
+        rank_hint=_SPATIAL_HINT,
+        defaults=_POOL_DEFAULTS,
+        exclusive=[("stride", "strides")],
+    )
     def max_pool(
         self,
         kernel: IntOrTuple,
         stride: IntOrTuple | None = None,
         *,
+        strides: IntOrTuple | None = None,
         padding: str = "same",
         name: str | None = None,
     ) -> Any:
         """Max pooling over ``kernel`` windows moved by ``stride`` (default: ``kernel``).
+
+        Args:
+            kernel: The window: an int, or one size per spatial axis.
+            stride: The step between windows (PrettyTensor's name); default: ``kernel``.
+            strides: The same, by Keras' name (give one of the two).
+            padding: ``"same"`` (PrettyTensor's default) or ``"valid"``.
+            name: The step's name.
 
         Examples:
             >>> import chainnet as cn
@@ -45,18 +83,32 @@ class PoolingMethods:
         layer_class = _by_rank(
             self, (keras.layers.MaxPooling1D, keras.layers.MaxPooling2D, keras.layers.MaxPooling3D)
         )
-        return layer_class(kernel, strides=stride, padding=padding, name=name)
+        kernel, step, padding = _pool_arguments(self, "max_pool", kernel, stride, strides, padding)
+        return layer_class(kernel, strides=step, padding=padding, name=name)
 
-    @chain_method(rank=(3, 4, 5), rank_hint=_SPATIAL_HINT)
+    @chain_method(
+        rank=(3, 4, 5),
+        rank_hint=_SPATIAL_HINT,
+        defaults=_POOL_DEFAULTS,
+        exclusive=[("stride", "strides")],
+    )
     def average_pool(
         self,
         kernel: IntOrTuple,
         stride: IntOrTuple | None = None,
         *,
+        strides: IntOrTuple | None = None,
         padding: str = "same",
         name: str | None = None,
     ) -> Any:
         """Average pooling over ``kernel`` windows moved by ``stride`` (default: ``kernel``).
+
+        Args:
+            kernel: The window: an int, or one size per spatial axis.
+            stride: The step between windows (PrettyTensor's name); default: ``kernel``.
+            strides: The same, by Keras' name (give one of the two).
+            padding: ``"same"`` (PrettyTensor's default) or ``"valid"``.
+            name: The step's name.
 
         Examples:
             >>> import chainnet as cn
@@ -71,11 +123,18 @@ class PoolingMethods:
                 keras.layers.AveragePooling3D,
             ),
         )
-        return layer_class(kernel, strides=stride, padding=padding, name=name)
+        kernel, step, padding = _pool_arguments(
+            self, "average_pool", kernel, stride, strides, padding
+        )
+        return layer_class(kernel, strides=step, padding=padding, name=name)
 
     @chain_method(rank=(3, 4, 5), rank_hint=_SPATIAL_HINT)
     def global_average_pool(self, *, keepdims: bool = False, name: str | None = None) -> Any:
         """The mean over every spatial position: ``(batch, ..., c)`` to ``(batch, c)``.
+
+        Args:
+            keepdims: Keep the spatial axes (as size 1).
+            name: The step's name.
 
         Examples:
             >>> import chainnet as cn
@@ -90,11 +149,17 @@ class PoolingMethods:
                 keras.layers.GlobalAveragePooling3D,
             ),
         )
-        return layer_class(keepdims=keepdims, name=name)
+        return layer_class(
+            keepdims=check_bool("global_average_pool", "keepdims", keepdims), name=name
+        )
 
     @chain_method(rank=(3, 4, 5), rank_hint=_SPATIAL_HINT)
     def global_max_pool(self, *, keepdims: bool = False, name: str | None = None) -> Any:
         """The maximum over every spatial position: ``(batch, ..., c)`` to ``(batch, c)``.
+
+        Args:
+            keepdims: Keep the spatial axes (as size 1).
+            name: The step's name.
 
         Examples:
             >>> import chainnet as cn
@@ -109,15 +174,19 @@ class PoolingMethods:
                 keras.layers.GlobalMaxPooling3D,
             ),
         )
-        return layer_class(keepdims=keepdims, name=name)
+        return layer_class(keepdims=check_bool("global_max_pool", "keepdims", keepdims), name=name)
 
-    @chain_method(rank=(3, 4, 5), rank_hint=_SPATIAL_HINT)
+    @chain_method(rank=(3, 4, 5), rank_hint=_SPATIAL_HINT, defaults=("interpolation",))
     def upsample(
         self, size: IntOrTuple = 2, *, interpolation: str = "nearest", name: str | None = None
     ) -> Any:
         """Repeats each spatial position ``size`` times (``UpSampling1D/2D/3D``).
 
-        ``interpolation`` (``"nearest"`` or ``"bilinear"``) applies to 2-D inputs only.
+        Args:
+            size: The repeat factor: an int, or one per spatial axis.
+            interpolation: ``"nearest"``; on 2-D inputs also ``"bilinear"``, ``"bicubic"``,
+                ``"lanczos3"`` or ``"lanczos5"``.
+            name: The step's name.
 
         Examples:
             >>> import chainnet as cn
@@ -125,6 +194,8 @@ class PoolingMethods:
             (None, 14, 14, 8)
         """
         rank = len(self.shape)  # type: ignore[attr-defined]
+        size = check_positive_ints("upsample", "size", size, rank - 2)
+        interpolation = check_one_of("upsample", "interpolation", interpolation, _INTERPOLATIONS)
         if rank == 4:
             return keras.layers.UpSampling2D(size, interpolation=interpolation, name=name)
         if interpolation != "nearest":

@@ -3,7 +3,8 @@
 They take ``(batch, time, features)`` and honour masks, for instance from
 ``embedding_lookup(..., mask_zero=True)``: padded steps are skipped. They keep Keras' own
 activations (a scope's ``activation="relu"`` does not reach them); for other cells apply a
-Keras layer with ``apply_layer``.
+Keras layer with ``apply_layer``. Their ``dropout`` is set per method in a scope
+(``cn.defaults(lstm={"dropout": 0.2})``): the key ``dropout`` alone names the dropout step.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import keras
 
+from chainnet._arguments import check_one_of, check_positive_int, check_rate
 from chainnet._registry import chain_method
 from chainnet.methods._common import (
     InitializerLike,
@@ -28,10 +30,27 @@ RNN_CELLS: dict[str, type[keras.layers.Layer]] = {
     "simple_rnn": keras.layers.SimpleRNN,
 }
 
+_RNN_DEFAULTS = (
+    "dropout",
+    "recurrent_dropout",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "kernel_regularizer",
+    "l2loss",
+)
+"""What the recurrent layers take from scopes; ``dropout`` only per method
+(``cn.defaults(lstm={"dropout": 0.2})``): the key ``dropout`` alone names the dropout step."""
+
 _HINT = (
     "Recurrent layers take (batch, time, features): use embedding_lookup for token ids, "
     "or expand_dims(-1) for one feature per step."
 )
+
+
+def _check_recurrent(method: str, units: Any, dropout: Any, recurrent_dropout: Any) -> None:
+    check_positive_int(method, "units", units)
+    check_rate(method, "dropout", dropout)
+    check_rate(method, "recurrent_dropout", recurrent_dropout)
 
 
 class RecurrentMethods:
@@ -39,7 +58,7 @@ class RecurrentMethods:
 
     __slots__ = ()
 
-    @chain_method(rank=3, rank_hint=_HINT)
+    @chain_method(rank=3, rank_hint=_HINT, defaults=_RNN_DEFAULTS, float_input=True)
     def lstm(
         self,
         units: int,
@@ -63,9 +82,10 @@ class RecurrentMethods:
             >>> x.lstm(16).shape, x.lstm(16, return_sequences=True).shape
             ((None, 16), (None, 12, 16))
         """
+        _check_recurrent("lstm", units, dropout, recurrent_dropout)
         return kernel_layers("lstm", RNN_CELLS["lstm"], units, options=keywords(locals(), "units"))
 
-    @chain_method(rank=3, rank_hint=_HINT)
+    @chain_method(rank=3, rank_hint=_HINT, defaults=_RNN_DEFAULTS, float_input=True)
     def gru(
         self,
         units: int,
@@ -87,9 +107,10 @@ class RecurrentMethods:
             >>> cn.input((12, 8)).gru(16).shape
             (None, 16)
         """
+        _check_recurrent("gru", units, dropout, recurrent_dropout)
         return kernel_layers("gru", RNN_CELLS["gru"], units, options=keywords(locals(), "units"))
 
-    @chain_method(rank=3, rank_hint=_HINT)
+    @chain_method(rank=3, rank_hint=_HINT, defaults=_RNN_DEFAULTS, float_input=True)
     def simple_rnn(
         self,
         units: int,
@@ -112,11 +133,14 @@ class RecurrentMethods:
             >>> cn.input((12, 8)).simple_rnn(16, return_sequences=True).shape
             (None, 12, 16)
         """
+        _check_recurrent("simple_rnn", units, dropout, recurrent_dropout)
         return kernel_layers(
             "simple_rnn", RNN_CELLS["simple_rnn"], units, options=keywords(locals(), "units")
         )
 
-    @chain_method(rank=3, rank_hint=_HINT)
+    @chain_method(
+        rank=3, rank_hint=_HINT, defaults=(*_RNN_DEFAULTS, "merge_mode"), float_input=True
+    )
     def bidirectional(
         self,
         units: int | keras.layers.Layer,
@@ -144,11 +168,14 @@ class RecurrentMethods:
             >>> x.bidirectional(16).shape, x.bidirectional(16, cell="gru", merge_mode="sum").shape
             ((None, 32), (None, 16))
         """
+        if merge_mode is not None:
+            check_one_of("bidirectional", "merge_mode", merge_mode, ("concat", "sum", "mul", "ave"))
         if isinstance(units, keras.layers.Layer):
             forward = units
         else:
             if cell not in RNN_CELLS:
                 raise ValueError(f"cell must be one of {sorted(RNN_CELLS)}, got {cell!r}")
+            _check_recurrent("bidirectional", units, dropout, recurrent_dropout)
             options = keywords(locals(), "units", "cell", "merge_mode", "forward")
             (forward,) = kernel_layers(
                 "bidirectional", RNN_CELLS[cell], units, options={**options, "name": cell}

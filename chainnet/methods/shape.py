@@ -20,7 +20,9 @@ from chainnet.layers.shape import (
     Squeeze,
     Transpose,
     encode_key,
+    is_int,
     resolve_reshape,
+    step_dtype,
 )
 
 __all__ = ["ShapeMethods", "parse_reshape_spec"]
@@ -49,8 +51,17 @@ def parse_reshape_spec(spec: str | Sequence[int | str]) -> list[int | str]:
     return [item if isinstance(item, str) else int(item) for item in items]
 
 
+def _dtype(chain: Any) -> str | None:
+    """The dtype the chain's next shape step computes in (see :func:`step_dtype`)."""
+    return step_dtype(chain.dtype)
+
+
 class ShapeMethods:
-    """Layers that change shape or dtype, never values."""
+    """Layers that change shape or dtype, never values.
+
+    Every step but ``cast`` and ``to_dense_one_hot`` keeps the input's dtype (under a
+    mixed-precision policy, float inputs follow the policy as in every Keras layer).
+    """
 
     __slots__ = ()
 
@@ -63,7 +74,7 @@ class ShapeMethods:
             >>> cn.input((7, 7, 36)).flatten().shape
             (None, 1764)
         """
-        return keras.layers.Flatten(name=name)
+        return keras.layers.Flatten(dtype=_dtype(self), name=name)
 
     @chain_method()
     def reshape(self, shape_spec: str | Sequence[int | str], *, name: str | None = None) -> Any:
@@ -79,7 +90,7 @@ class ShapeMethods:
         """
         spec = parse_reshape_spec(shape_spec)
         resolve_reshape(spec, self.shape)  # type: ignore[attr-defined]
-        return Reshape(spec, name=name)
+        return Reshape(spec, dtype=_dtype(self), name=name)
 
     @chain_method()
     def squeeze(self, axis: int | Sequence[int] | None = None, *, name: str | None = None) -> Any:
@@ -100,7 +111,7 @@ class ShapeMethods:
             if not -len(shape) <= a < len(shape) or shape[a] not in (1, None):
                 got = shape[a] if -len(shape) <= a < len(shape) else "no such axis"
                 raise ValueError(f"axis {a} of shape {shape} is not of size 1 ({got})")
-        return Squeeze(axes, name=name)
+        return Squeeze(axes, dtype=_dtype(self), name=name)
 
     @chain_method()
     def expand_dims(self, axis: int = -1, *, name: str | None = None) -> Any:
@@ -111,7 +122,7 @@ class ShapeMethods:
             >>> cn.input((28, 28)).expand_dims(-1).shape
             (None, 28, 28, 1)
         """
-        return ExpandDims(axis, name=name)
+        return ExpandDims(axis, dtype=_dtype(self), name=name)
 
     @chain_method()
     def transpose(self, perm: Sequence[int], *, name: str | None = None) -> Any:
@@ -128,7 +139,7 @@ class ShapeMethods:
                 f"perm must be a permutation of 0..{rank - 1} (the batch dimension included), "
                 f"got {list(perm)}"
             )
-        return Transpose(perm, name=name)
+        return Transpose(perm, dtype=_dtype(self), name=name)
 
     @chain_method()
     def slice(self, key: Any, *, name: str | None = None) -> Any:
@@ -139,7 +150,7 @@ class ShapeMethods:
             >>> cn.input((10, 4)).slice((slice(None), slice(2, 5))).shape
             (None, 3, 4)
         """
-        return Slice(encode_key(key), name=name)
+        return Slice(encode_key(key), dtype=_dtype(self), name=name)
 
     @chain_method()
     def cast(self, dtype: str, *, name: str | None = None) -> Any:
@@ -163,6 +174,13 @@ class ShapeMethods:
             >>> cn.input((), dtype="int32").to_dense_one_hot(10).shape
             (None, 10)
         """
+        if not is_int(num_classes):
+            raise TypeError(
+                "num_classes (the one-hot depth) must be a positive int, got "
+                f"{num_classes!r} ({type(num_classes).__name__})"
+            )
         if num_classes < 1:
-            raise ValueError(f"num_classes must be >= 1, got {num_classes!r}")
+            raise ValueError(
+                f"num_classes (the one-hot depth) must be a positive int, got {num_classes!r}"
+            )
         return OneHot(num_classes, dtype, name=name)

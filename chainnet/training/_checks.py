@@ -1,36 +1,76 @@
-"""Cheap checks run once before training, with messages that say what was expected and given."""
+"""Cheap checks run once before training, with messages that say what was expected and given.
+
+This is the one home of ``fit``'s input checks: the arguments (``batch_size``, ``epochs``,
+``validation_split``, ``validation_freq``, the step counts), the data (``y=None``, strings,
+class ids out of range, for a compiled loss or a chainnet head) and the translation of the few
+graph errors that only show up inside the compiled step. Every error is a
+:class:`chainnet.ChainError` (a ``ValueError``), or a :class:`chainnet.ChainTypeError` (also a
+``TypeError``) for a value of the wrong type.
+"""
 
 from __future__ import annotations
 
+import math
+import re
 import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 
-from chainnet.training._data import Arrays
+from chainnet._errors import ChainError, ChainTypeError
+from chainnet.layers.losses import BatchLoss
+from chainnet.training._data import Arrays, is_nested, leaves
 
 __all__ = [
+    "batch_size_for",
     "check_batch_size",
     "check_compiled",
+    "check_count",
+    "check_dtypes",
     "check_labels",
+    "check_shuffle",
+    "check_validation_freq",
+    "check_validation_split",
+    "check_y",
     "class_weight_to_sample_weight",
+    "should_validate",
+    "translate_graph_error",
 ]
 
 _SPARSE_NAMES = {"sparse_categorical_crossentropy", "sparsecategoricalcrossentropy"}
 _DENSE_NAMES = {"categorical_crossentropy", "categoricalcrossentropy"}
 
 
+def _given(value: Any) -> str:
+    """How an error shows the value it was given: its repr and, when that can mislead, type."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    if _is_int(value):
+        return text
+    return f"{text} (a {type(value).__name__})"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _overrides(model: Any, name: str) -> bool:
+    return getattr(type(model), name, None) is not getattr(keras.Model, name, None)
+
+
 def check_compiled(model: Any) -> None:
     """``model`` must be a compiled ``keras.Model`` with an optimizer."""
     if not isinstance(model, keras.Model):
-        raise TypeError(
+        raise ChainTypeError(
             f"model must be a keras.Model (for instance from chain.model()): got "
             f"{type(model).__name__}"
         )
     if not getattr(model, "compiled", False) or model.optimizer is None:
-        raise ValueError(
+        raise ChainError(
             f"Model {model.name!r} is not compiled: call model.compile(optimizer=..., loss=..., "
             "metrics=[...]) before training, exactly as before model.fit()."
         )
@@ -43,13 +83,13 @@ def check_batch_size(batch_size: Any, num_samples: int, drop_remainder: bool) ->
         >>> check_batch_size(32, 100, drop_remainder=False)
         32
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise TypeError(f"batch_size must be a positive int: got {batch_size!r}")
+    if not _is_int(batch_size):
+        raise ChainTypeError(f"batch_size must be a positive int: got {_given(batch_size)}")
     if batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive int: got {batch_size}")
+        raise ChainError(f"batch_size must be a positive int: got {batch_size}")
     if batch_size > num_samples:
         if drop_remainder:
-            raise ValueError(
+            raise ChainError(
                 f"batch_size={batch_size} is larger than the {num_samples} training samples and "
                 "drop_remainder=True: no full batch exists, so no step would run. Use a "
                 f"batch_size of at most {num_samples}, or drop_remainder=False."
@@ -63,6 +103,115 @@ def check_batch_size(batch_size: Any, num_samples: int, drop_remainder: bool) ->
     return int(batch_size)
 
 
+def check_count(value: Any, name: str, *, minimum: int = 1, optional: bool = True) -> int | None:
+    """An int of at least ``minimum`` (``None`` too when ``optional``), as ``model.fit`` takes
+    for ``steps_per_epoch``, ``validation_steps``, ``validation_batch_size``, ``epochs``...
+
+    Examples:
+        >>> check_count(3, "steps_per_epoch"), check_count(None, "validation_steps")
+        (3, None)
+    """
+    if value is None and optional:
+        return None
+    expected = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+    default = f" (or leave {name} None, the default)" if optional else ""
+    if not _is_int(value):
+        raise ChainTypeError(f"{name} must be {expected}: got {_given(value)}{default}.")
+    if value < minimum:
+        raise ChainError(f"{name} must be {expected}: got {value}{default}.")
+    return int(value)
+
+
+def check_validation_split(value: Any) -> float:
+    """A fraction in ``[0, 1)``: the share of the samples, taken from the end, kept apart.
+
+    Examples:
+        >>> check_validation_split(0.2), check_validation_split(0)
+        (0.2, 0.0)
+    """
+    expected = (
+        "validation_split must be in (0, 1) (or 0 for no validation): a float, the fraction of "
+        "the samples, taken from the end of x and y before shuffling, kept apart for validation"
+    )
+    if value is None:  # model.fit reads None as no split
+        return 0.0
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        hint = ""
+        if isinstance(value, str):
+            hint = " Pass a number, e.g. validation_split=0.2, not a string."
+        raise ChainTypeError(f"{expected}; got {_given(value)}.{hint}")
+    fraction = float(value)
+    if not (fraction == 0.0 or 0.0 < fraction < 1.0):
+        raise ChainError(f"{expected}; got {value!r}.")
+    return fraction
+
+
+def check_validation_freq(value: Any) -> int | list[int]:
+    """``model.fit``'s ``validation_freq``: validate every ``n`` epochs (an int), or after the
+    epochs listed (1-based, a list, tuple, set or range of ints).
+
+    Examples:
+        >>> check_validation_freq(2), check_validation_freq((3, 1))
+        (2, [1, 3])
+    """
+    expected = (
+        "validation_freq must be a positive int n (validate after every n-th epoch) or a list "
+        "of epoch numbers counted from 1 (validate after those epochs), as in model.fit"
+    )
+    if _is_int(value):
+        if value < 1:
+            raise ChainError(f"{expected}: got {value}.")
+        return int(value)
+    if isinstance(value, (list, tuple, set, frozenset, range)):
+        bad = [v for v in value if not _is_int(v) or v < 1]
+        if bad:
+            raise ChainError(f"{expected}: got {_given(value)}, which holds {bad[0]!r}.")
+        return sorted(int(v) for v in value)
+    raise ChainTypeError(f"{expected}: got {_given(value)}.")
+
+
+def should_validate(epoch: int, validation_freq: int | list[int]) -> bool:
+    """Whether the epoch ``epoch`` (0-based) ends with a validation, exactly as ``model.fit``.
+
+    Examples:
+        >>> [e for e in range(6) if should_validate(e, 2)], should_validate(0, [1, 4])
+        ([1, 3, 5], True)
+    """
+    if isinstance(validation_freq, int):
+        return (epoch + 1) % validation_freq == 0
+    return epoch + 1 in validation_freq
+
+
+def check_shuffle(value: Any) -> bool | str:
+    """``True``, ``False`` or ``"batch"`` (shuffle within each batch), as ``model.fit`` takes.
+
+    Examples:
+        >>> check_shuffle(False), check_shuffle("batch")
+        (False, 'batch')
+    """
+    if value == "batch":
+        return "batch"
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ChainTypeError(
+        'shuffle must be True (shuffle the samples before each epoch), False, or "batch" '
+        f"(shuffle within each batch), as in model.fit: got {_given(value)}."
+    )
+
+
+def batch_size_for(batch_size: int | None, num_samples: int, steps: int | None) -> int:
+    """The batch size ``model.fit`` uses for arrays: the one given, else enough for ``steps``
+    batches to cover the data, else 32.
+
+    Examples:
+        >>> batch_size_for(None, 100, None), batch_size_for(None, 100, 3), batch_size_for(8, 100, 3)
+        (32, 34, 8)
+    """
+    if batch_size is not None:
+        return batch_size
+    return math.ceil(num_samples / steps) if steps else 32
+
+
 def class_weight_to_sample_weight(
     y: Any, class_weight: Mapping[int, float], sample_weight: Any
 ) -> np.ndarray:
@@ -73,16 +222,16 @@ def class_weight_to_sample_weight(
         [1.0, 2.0, 2.0]
     """
     if sample_weight is not None:
-        raise ValueError(
+        raise ChainError(
             "Pass either class_weight or sample_weight, not both (as with model.fit): got both."
         )
     if not isinstance(class_weight, Mapping):
-        raise TypeError(
+        raise ChainTypeError(
             "class_weight must be a dict {class index: weight}: got "
             f"{type(class_weight).__name__}"
         )
     if y is None or isinstance(y, (list, tuple, Mapping)):
-        raise ValueError(
+        raise ChainError(
             "class_weight is supported only for a model with a single output and one label array "
             f"y: got y of type {type(y).__name__}."
         )
@@ -155,11 +304,172 @@ def _pairs(model: Any, y: Any) -> list[tuple[str, Any, Any, int | None, int]]:
     return pairs
 
 
-def check_labels(model: Any, data: Arrays, what: str = "y") -> None:
-    """Labels must fit the loss: sparse categorical crossentropy needs integer class ids in
-    ``[0, num_classes)`` (checked on the NumPy labels, once), and one-hot labels need a dense
-    categorical crossentropy.
+def _has_compiled_loss(model: Any) -> bool:
+    loss = getattr(model, "loss", None)
+    if isinstance(loss, Mapping):
+        return any(v is not None for v in loss.values())
+    if isinstance(loss, (list, tuple)):
+        return any(v is not None for v in loss)
+    return loss is not None
+
+
+def _loss_text(loss: Any) -> str:
+    if isinstance(loss, (str, list, tuple, Mapping)):
+        return repr(loss)
+    return str(getattr(loss, "__name__", None) or type(loss).__name__)
+
+
+def check_y(model: Any, data: Arrays, prefix: str = "") -> None:
+    """``y=None`` only where the model's loss needs no labels.
+
+    That is a model compiled with no ``loss=`` whose layers add the loss (a chainnet head such
+    as ``softmax_classifier(n, labels)``, trained with ``fit([x, labels], None)``), or a model
+    with its own ``train_step`` or ``compute_loss``.
     """
+    if data.y is not None or not _has_compiled_loss(model):
+        return
+    if _overrides(model, "train_step") or _overrides(model, "compute_loss"):
+        return
+    raise ChainError(
+        f"{prefix}y is None, but the model was compiled with loss={_loss_text(model.loss)}, which "
+        "compares the model's outputs with labels: pass the labels (targets) as y, as in "
+        "fit(model, x, y). y=None is only for a model whose loss needs no y: one compiled "
+        "without loss= whose layers add the loss, such as a chainnet head "
+        "(softmax_classifier(n, labels), compile(optimizer=...), fit(model, [x, labels], None))."
+    )
+
+
+def _non_numeric(array: Any) -> str | None:
+    """``"strings"`` or ``"Python objects"`` for an array that holds no numbers, else None."""
+    if isinstance(array, (tf.Tensor, tf.Variable)):
+        return "strings" if array.dtype == tf.string else None
+    kind = np.dtype(getattr(array, "dtype", np.float32)).kind
+    return {"U": "strings", "S": "strings", "O": "Python objects"}.get(kind)
+
+
+def _first_value(array: Any) -> Any:
+    flat = np.asarray(array).reshape(-1)
+    value = flat[0] if flat.size else None
+    if isinstance(value, np.generic):
+        value = value.item()
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+def _input_arrays(model: Any, x: Any) -> list[tuple[str, Any, Any]]:
+    """``(path in x, model input tensor, array)`` for each array of ``x`` that feeds an input
+    of a functional model (none for a subclassed model, or an ``x`` it cannot pair)."""
+    try:
+        inputs = list(getattr(model, "inputs", None) or [])
+    except (AttributeError, ValueError):
+        return []
+    if not inputs or x is None:
+        return []
+    if isinstance(x, Mapping):
+        struct = getattr(model, "_inputs_struct", None)
+        by_key = dict(struct) if isinstance(struct, Mapping) else {}
+        by_name = {getattr(t, "name", None): t for t in inputs}
+        pairs = [(f"x[{k!r}]", by_key.get(k, by_name.get(k)), v) for k, v in x.items()]
+        return [(path, t, v) for path, t, v in pairs if t is not None and not is_nested(v)]
+    if isinstance(x, (list, tuple)):
+        if len(x) != len(inputs):
+            return []
+        return [(f"x[{i}]", t, v) for i, (t, v) in enumerate(zip(inputs, x)) if not is_nested(v)]
+    return [("x", inputs[0], x)] if len(inputs) == 1 else []
+
+
+def check_dtypes(model: Any, data: Arrays, prefix: str = "") -> None:
+    """Labels, sample weights and the inputs of non-string model inputs must hold numbers, not
+    strings or Python objects (which would fail deep inside TensorFlow)."""
+    custom = _overrides(model, "train_step") or _overrides(model, "compute_loss")
+    for path, array in leaves(data.y, "y") + leaves(data.sample_weight, "sample_weight"):
+        kind = _non_numeric(array)
+        if kind is None or (custom and path.startswith("y")):
+            continue
+        if path.startswith("y"):
+            expected = "numbers (integer class ids, one-hot rows or regression targets)"
+            hint = (
+                " To train on class names, number them first, e.g. "
+                "names, ids = np.unique(labels, return_inverse=True), and pass ids."
+            )
+        else:
+            expected, hint = "numbers (one weight per sample)", ""
+        raise ChainTypeError(
+            f"{prefix}{path} must hold {expected}: got {kind} (dtype "
+            f"{array.dtype}), e.g. {prefix}{path}[0] = {_first_value(array)!r}.{hint}"
+        )
+    for path, tensor, array in _input_arrays(model, data.x):
+        kind = _non_numeric(array)
+        dtype = keras.backend.standardize_dtype(getattr(tensor, "dtype", "float32"))
+        if kind is None or dtype == "string":
+            continue
+        raise ChainTypeError(
+            f"{prefix}{path} feeds the model input {tensor.name!r} of dtype {dtype}, so it must "
+            f"hold numbers: got {kind} (dtype {array.dtype}), e.g. {prefix}{path}[0] = "
+            f"{_first_value(array)!r}."
+        )
+
+
+def _sparse_heads(model: Any) -> dict[int, list[tuple[str, int]]]:
+    """For each model input that is the labels of a chainnet sparse cross entropy step
+    (``softmax_classifier(n, ids)``, ``sparse_cross_entropy(ids)``): (step name, classes)."""
+    try:
+        inputs = list(getattr(model, "inputs", None) or [])
+        layers = list(model._flatten_layers(include_self=False))
+    except (AttributeError, ValueError):
+        return {}
+    found: dict[int, list[tuple[str, int]]] = {}
+    for layer in layers:
+        if not isinstance(layer, BatchLoss) or layer.kind != "sparse_cross_entropy":
+            continue
+        for node in getattr(layer, "_inbound_nodes", []):
+            tensors = list(getattr(node, "input_tensors", []))
+            if len(tensors) < 2 or tensors[0].shape[-1] is None:
+                continue
+            target = tensors[1]
+            if any(target is t for t in inputs):
+                found.setdefault(id(target), []).append((layer.name, int(tensors[0].shape[-1])))
+    return found
+
+
+def _check_class_ids(
+    where: str, example: str, labels: Any, width: int, loss: str, ignore: Any = None
+) -> None:
+    """Sparse labels must be integer class ids in ``[0, width)`` (checked on NumPy values)."""
+    values = np.asarray(labels)
+    if ignore is not None:
+        values = values[values != ignore]
+    if values.size == 0:
+        return
+    if values.dtype.kind == "f" and not np.all(np.isfinite(values) & (values == np.round(values))):
+        bad = values[~(np.isfinite(values) & (values == np.round(values)))]
+        raise ChainError(
+            f"{where} must hold integer class ids for {loss.split(' (')[0]}: got non-integer "
+            f"value {float(bad.reshape(-1)[0])!r}."
+        )
+    low, high = values.min(), values.max()
+    if low < 0 or high >= width:
+        flat = np.asarray(labels).reshape(len(labels), -1)
+        outside = (flat < 0) | (flat >= width)
+        if ignore is not None:
+            outside &= flat != ignore
+        bad_rows = np.nonzero(outside.any(axis=1))[0]
+        first = int(bad_rows[0])
+        raise ChainError(
+            f"{where} must hold class ids in [0, {width}) for {loss}: got labels in "
+            f"[{low:g}, {high:g}], e.g. {example}[{first}] = {flat[first].tolist()} "
+            f"({len(bad_rows)} sample(s) out of range)."
+        )
+
+
+def check_labels(model: Any, data: Arrays, prefix: str = "") -> None:
+    """Labels must fit the loss: sparse categorical crossentropy (compiled, or a chainnet head's
+    sparse cross entropy fed by a model input) needs integer class ids in ``[0, num_classes)``
+    (checked on the NumPy labels, once), and one-hot labels need a dense categorical
+    crossentropy.
+
+    ``prefix`` (``"validation "``) starts the names of the arrays in the messages.
+    """
+    what = f"{prefix}y"
     for name, loss, labels, width, rank in _pairs(model, data.y):
         if loss is None or labels is None or width is None:
             continue
@@ -171,40 +481,59 @@ def check_labels(model: Any, data: Arrays, what: str = "y") -> None:
         one_hot = len(shape) == rank and shape[-1] == width and width > 1
         if kind in _DENSE_NAMES:
             if len(shape) == rank - 1 or (len(shape) == rank and shape[-1] == 1 and width > 1):
-                raise ValueError(
+                raise ChainError(
                     f"{where} has shape {shape}, integer class ids, but the loss is "
                     f"categorical_crossentropy, which expects one-hot labels of shape "
                     f"(n, {width}). Use loss='sparse_categorical_crossentropy' or one-hot labels."
                 )
             continue
         if one_hot:
-            raise ValueError(
+            raise ChainError(
                 f"{where} has shape {shape}, which looks one-hot, but the loss is "
                 "sparse_categorical_crossentropy, which expects integer class ids of shape "
                 f"(n,). Use loss='categorical_crossentropy' or pass labels.argmax(-1)."
             )
-        values = np.asarray(labels)
-        ignore = getattr(loss, "ignore_class", None)
-        if ignore is not None:
-            values = values[values != ignore]
-        if values.size == 0:
-            continue
-        if values.dtype.kind == "f" and not np.all(
-            np.isfinite(values) & (values == np.round(values))
-        ):
-            bad = values[~(np.isfinite(values) & (values == np.round(values)))]
-            raise ValueError(
-                f"{where} must hold integer class ids for sparse_categorical_crossentropy: got "
-                f"non-integer value {float(bad.reshape(-1)[0])!r}."
-            )
-        low, high = values.min(), values.max()
-        if low < 0 or high >= width:
-            flat = np.asarray(labels).reshape(len(labels), -1)
-            bad_rows = np.nonzero(((flat < 0) | (flat >= width)).any(axis=1))[0]
-            first = int(bad_rows[0])
-            raise ValueError(
-                f"{where} must hold class ids in [0, {width}) for sparse_categorical_crossentropy "
-                f"(the model's output {name!r} has {width} classes): got labels in "
-                f"[{low:g}, {high:g}], e.g. {what}[{first}] = {flat[first].tolist()} "
-                f"({len(bad_rows)} sample(s) out of range)."
-            )
+        loss_text = (
+            f"sparse_categorical_crossentropy (the model's output {name!r} has {width} classes)"
+        )
+        _check_class_ids(where, what, labels, width, loss_text, getattr(loss, "ignore_class", None))
+    heads = _sparse_heads(model)
+    if not heads:
+        return
+    for path, tensor, array in _input_arrays(model, data.x):
+        for step, width in heads.get(id(tensor), []):
+            where = f"{prefix}{path} (the model input {tensor.name!r})"
+            loss_text = f"the sparse cross entropy of {step!r} (its logits have {width} classes)"
+            _check_class_ids(where, f"{prefix}{path}", array, width, loss_text)
+
+
+_LABEL_RANGE = re.compile(
+    r"Received a label value of (-?\d+) which is outside the valid range of \[0, (\d+)\)"
+)
+_NODE = re.compile(r"Detected at node (\S+)")
+
+
+def translate_graph_error(error: BaseException) -> ChainError | None:
+    """A one-paragraph :class:`ChainError` for the graph errors a user's data can cause inside
+    the compiled step, which no check before training could see; None for any other error."""
+    message = str(error)
+    if isinstance(error, ValueError) and "No loss to compute" in message:
+        return ChainError(
+            "The model has no loss to train: it was compiled without loss= and none of its "
+            "layers adds a loss (add_loss). Compile it with one, as in "
+            "model.compile(optimizer=..., loss='sparse_categorical_crossentropy'), and pass the "
+            "labels as y; or end the chain with a loss step, such as softmax_classifier(n, "
+            "labels), and fit(model, [x, labels], None)."
+        )
+    match = _LABEL_RANGE.search(message)
+    if isinstance(error, tf.errors.InvalidArgumentError) and match:
+        node = _NODE.search(message)
+        at = f" (at {node.group(1)})" if node else ""
+        value, classes = match.groups()
+        return ChainError(
+            f"A sparse cross entropy{at} got the class id {value}, outside [0, {classes}): its "
+            f"logits have {classes} classes, so every label must be an integer from 0 to "
+            f"{int(classes) - 1}. Check the labels given in x or y (for instance labels.min() "
+            "and labels.max())."
+        )
+    return None

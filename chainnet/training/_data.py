@@ -12,11 +12,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from chainnet._errors import ChainError
+
 __all__ = [
     "Arrays",
     "default_max_bytes",
     "epoch_order",
     "is_nested",
+    "leaves",
     "not_in_memory_reason",
     "prepare_arrays",
     "split_validation",
@@ -36,6 +39,8 @@ def default_max_bytes() -> int:
 
 
 def _is_leaf_array(value: Any) -> bool:
+    if isinstance(value, np.generic):  # a NumPy scalar: a list of them is one array
+        return False
     return isinstance(value, (np.ndarray, tf.Tensor, tf.Variable)) or (
         hasattr(value, "__array__") and hasattr(value, "shape") and not isinstance(value, Mapping)
     )
@@ -97,13 +102,19 @@ def _to_numpy_nest(value: Any) -> Nest:
     return np.asarray(value)
 
 
-def _leaves(nest: Nest, path: str) -> list[tuple[str, Any]]:
+def leaves(nest: Nest, path: str) -> list[tuple[str, Any]]:
+    """``(path, array)`` for every array of ``nest``, paths spelled as the user indexes them.
+
+    Examples:
+        >>> leaves({"a": [1, 2]}, "x")
+        [("x['a'][0]", 1), ("x['a'][1]", 2)]
+    """
     if nest is None:
         return []
     if isinstance(nest, Mapping):
-        return [leaf for k, v in nest.items() for leaf in _leaves(v, f"{path}[{k!r}]")]
+        return [leaf for k, v in nest.items() for leaf in leaves(v, f"{path}[{k!r}]")]
     if isinstance(nest, (list, tuple)):
-        return [leaf for i, v in enumerate(nest) for leaf in _leaves(v, f"{path}[{i}]")]
+        return [leaf for i, v in enumerate(nest) for leaf in leaves(v, f"{path}[{i}]")]
     return [(path, nest)]
 
 
@@ -122,7 +133,7 @@ def _map(fn: Any, nest: Nest) -> Nest:
 def _length(path: str, array: Any) -> int:
     shape = tuple(array.shape)
     if not shape:
-        raise ValueError(
+        raise ChainError(
             f"{path} is a scalar (shape ()): expected an array whose first axis is the samples"
         )
     return int(shape[0])
@@ -145,8 +156,8 @@ class Arrays:
 
     @property
     def nbytes(self) -> int:
-        leaves = _leaves((self.x, self.y, self.sample_weight), "data")
-        return sum(_nbytes(a) for _, a in leaves)
+        arrays = leaves((self.x, self.y, self.sample_weight), "data")
+        return sum(_nbytes(a) for _, a in arrays)
 
     def head(self, count: int) -> tuple[Nest, Nest, Nest]:
         """The first ``count`` samples (for building the model and its metrics)."""
@@ -182,7 +193,7 @@ def prepare_arrays(x: Any, y: Any, sample_weight: Any, *, what: str = "training 
         4
     """
     if x is None:
-        raise ValueError(f"x is None: expected the input arrays of the {what}")
+        raise ChainError(f"x is None: expected the input arrays of the {what}")
     xs, ys, sws = _to_numpy_nest(x), _to_numpy_nest(y), _to_numpy_nest(sample_weight)
     if sws is not None and is_nested(ys) and not is_nested(sws):
         single = sws  # one weight array for every output, as model.fit does
@@ -190,18 +201,18 @@ def prepare_arrays(x: Any, y: Any, sample_weight: Any, *, what: str = "training 
     lengths = [
         (path, _length(path, arr))
         for name, part in (("x", xs), ("y", ys), ("sample_weight", sws))
-        for path, arr in _leaves(part, name)
+        for path, arr in leaves(part, name)
     ]
     counts = {n for _, n in lengths}
     if len(counts) > 1:
         listing = ", ".join(f"{path} has {n}" for path, n in lengths)
-        raise ValueError(
+        raise ChainError(
             f"The {what} arrays must all hold the same number of samples (first axis); "
             f"got {listing}."
         )
     num = lengths[0][1]
     if num == 0:
-        raise ValueError(f"The {what} is empty: x holds 0 samples.")
+        raise ChainError(f"The {what} is empty: x holds 0 samples.")
     return Arrays(xs, ys, sws, num)
 
 
@@ -215,11 +226,11 @@ def split_validation(data: Arrays, validation_split: float) -> tuple[Arrays, Arr
         >>> train.num_samples, val.x.tolist()
         (8, [8, 9])
     """
-    if not 0.0 < validation_split < 1.0:
-        raise ValueError(f"validation_split must be in (0, 1): got {validation_split!r}")
+    if not 0.0 < validation_split < 1.0:  # checked before, with the full message
+        raise ChainError(f"validation_split must be in (0, 1): got {validation_split!r}")
     cut = math.floor(data.num_samples * (1.0 - validation_split))
     if cut in (0, data.num_samples):
-        raise ValueError(
+        raise ChainError(
             f"validation_split={validation_split} leaves {cut} of {data.num_samples} samples for "
             "training: one of the two parts would be empty."
         )
@@ -231,23 +242,52 @@ def split_validation(data: Arrays, validation_split: float) -> tuple[Arrays, Arr
     return part(0, cut), part(cut, data.num_samples)
 
 
-def epoch_order(num_samples: int, seed: int, epoch: int, shuffle: bool = True) -> tf.Tensor:
+def epoch_order(
+    num_samples: int,
+    seed: int,
+    epoch: int,
+    shuffle: bool | str = True,
+    batch_size: int | None = None,
+) -> tf.Tensor:
     """The sample order of one epoch: a stateless shuffle keyed by ``(seed, epoch)``.
 
     The same seed gives the same order on every machine and in every run.
+
+    Args:
+        num_samples: The number of samples.
+        seed: The seed of the shuffle.
+        epoch: The epoch (with ``steps_per_epoch``, the pass over the data) it is for.
+        shuffle: ``True`` shuffles all samples; ``False`` keeps their order; ``"batch"``, as in
+            ``model.fit``, keeps the batches in order and shuffles the samples within each.
+        batch_size: The batch size; needed for ``shuffle="batch"`` only.
+
+    Returns:
+        An int tensor of shape ``(num_samples,)``: batch ``i`` is
+        ``order[i * batch_size:(i + 1) * batch_size]``.
 
     Examples:
         >>> sorted(epoch_order(5, seed=1, epoch=0).numpy().tolist())
         [0, 1, 2, 3, 4]
         >>> epoch_order(4, seed=1, epoch=0, shuffle=False).numpy().tolist()
         [0, 1, 2, 3]
+        >>> order = epoch_order(5, seed=1, epoch=0, shuffle="batch", batch_size=2).numpy()
+        >>> [sorted(order[i : i + 2].tolist()) for i in (0, 2, 4)]
+        [[0, 1], [2, 3], [4]]
     """
     dtype = tf.int32 if num_samples < 2**31 else tf.int64
     order = tf.range(num_samples, dtype=dtype)
     if not shuffle:
         return order
     key = tf.constant([seed % 2**63, epoch], dtype=tf.int64)
-    return tf.random.experimental.stateless_shuffle(order, seed=key)
+    if shuffle != "batch":
+        return tf.random.experimental.stateless_shuffle(order, seed=key)
+    if batch_size is None or batch_size < 1:
+        raise ValueError(f'shuffle="batch" needs a positive batch_size: got {batch_size!r}')
+    # Each batch's samples in a random order: sort random keys within each batch.
+    keys = tf.random.stateless_uniform([num_samples], seed=key)
+    batch_of = order // batch_size
+    within = tf.argsort(tf.cast(batch_of, tf.float64) * 2.0 + tf.cast(keys, tf.float64))
+    return tf.cast(within, dtype)
 
 
 def is_nested(value: Any) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -10,10 +12,19 @@ import numpy as np
 import tensorflow as tf
 
 from chainnet.training._checks import (
+    batch_size_for,
     check_batch_size,
     check_compiled,
+    check_count,
+    check_dtypes,
     check_labels,
+    check_shuffle,
+    check_validation_freq,
+    check_validation_split,
+    check_y,
     class_weight_to_sample_weight,
+    should_validate,
+    translate_graph_error,
 )
 from chainnet.training._data import (
     Arrays,
@@ -27,8 +38,6 @@ from chainnet.training._loop import Programs
 from chainnet.training._progress import chunk_bounds, python_logs, say
 
 __all__ = ["Trainer", "fit"]
-
-_DEFAULT_BATCH_SIZE = 32
 
 
 def _strategy_of(model: keras.Model) -> tf.distribute.Strategy | None:
@@ -73,13 +82,26 @@ def _running_loss(model: keras.Model) -> Any:
     return python_logs(model.get_metrics_result()).get("loss", 0.0)
 
 
+@dataclass
+class _Schedule:
+    """The batches of one ``fit`` call: sizes and step counts, resolved as ``model.fit`` does."""
+
+    batch_size: int
+    steps_per_epoch: int | None
+    validation_batch_size: int | None
+    validation_steps: int | None
+    validation_freq: int | list[int]
+    said_validation_steps: bool = False
+
+
 class Trainer:
     """Trains one compiled ``keras.Model``, keeping its compiled ``tf.function``s across calls.
 
     Each epoch over in-memory data runs as ``progress_updates`` calls of one ``tf.function`` (an
     in-graph shuffle, batches gathered with ``tf.gather``, forward pass, gradients, optimizer
     update and metric updates all in the graph); the progress bar, batch callbacks and the NaN
-    check run between those calls. Anything else is handed to ``model.fit`` (see :func:`fit`).
+    check (of the loss, and of the trainable weights, reduced in the graph) run between those
+    calls. Anything else is handed to ``model.fit`` (see :func:`fit`).
 
     Examples:
         >>> import keras, numpy as np
@@ -125,16 +147,55 @@ class Trainer:
         callbacks: Sequence[keras.callbacks.Callback] | None = None,
         validation_split: float = 0.0,
         validation_data: Any = None,
-        shuffle: bool = True,
+        shuffle: bool | str = True,
         class_weight: Mapping[int, float] | None = None,
         sample_weight: Any = None,
         initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: int | Sequence[int] = 1,
         drop_remainder: bool = False,
         seed: int | None = None,
     ) -> keras.callbacks.History:
-        """Train like ``model.fit`` (same arguments and result); see :func:`fit`."""
+        """Train like ``model.fit`` (same arguments and result); see :func:`fit`.
+
+        Args:
+            x: The inputs (see :func:`fit` for this and every other argument).
+            y: The labels, or ``None`` for a model whose loss needs none.
+            batch_size: Samples per step.
+            epochs: The epoch to stop at.
+            verbose: 0, 1, 2 or ``"auto"``.
+            callbacks: Keras callbacks.
+            validation_split: The fraction of the samples kept apart for validation.
+            validation_data: ``(x_val, y_val[, sample_weight_val])`` or a dataset.
+            shuffle: ``True``, ``False`` or ``"batch"``.
+            class_weight: ``{class id: weight}``.
+            sample_weight: One weight per sample.
+            initial_epoch: The epoch to start from.
+            steps_per_epoch: Batches per epoch, as ``model.fit`` counts them for arrays.
+            validation_steps: Validate on the first ``validation_steps`` batches only.
+            validation_batch_size: Samples per validation step (default ``batch_size``).
+            validation_freq: Validate every ``n`` epochs, or after the epochs listed.
+            drop_remainder: Skip the smaller last batch of each epoch.
+            seed: Seeds the in-graph shuffle.
+
+        Returns:
+            The run's ``History``.
+        """
         model = self.model
         check_compiled(model)
+        check_count(batch_size, "batch_size")
+        epochs = check_count(epochs, "epochs", minimum=0, optional=False)  # type: ignore[assignment]
+        initial_epoch = check_count(  # type: ignore[assignment]
+            initial_epoch, "initial_epoch", minimum=0, optional=False
+        )
+        validation_split = check_validation_split(validation_split)
+        shuffle = check_shuffle(shuffle)
+        steps_per_epoch = check_count(steps_per_epoch, "steps_per_epoch")
+        validation_steps = check_count(validation_steps, "validation_steps")
+        validation_batch_size = check_count(validation_batch_size, "validation_batch_size")
+        validation_freq = check_validation_freq(validation_freq)
         fit_args: dict[str, Any] = dict(
             x=x,
             y=y,
@@ -148,11 +209,18 @@ class Trainer:
             class_weight=class_weight,
             sample_weight=sample_weight,
             initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size,
+            validation_freq=validation_freq,
         )
         reason = self._fallback_reason(x, y, sample_weight)
         if reason:
             return self._fallback(reason, fit_args, drop_remainder)
         data = prepare_arrays(x, y, sample_weight)
+        check_y(model, data)
+        check_dtypes(model, data)
+        check_labels(model, data)
         if data.nbytes > self.max_in_memory_bytes:
             reason = (
                 f"the training data takes {data.nbytes / 2**20:.0f} MiB, more than "
@@ -166,6 +234,9 @@ class Trainer:
             if not_in_memory_reason(validation_data, "validation_data") is None:
                 vx, vy, vsw = _unpack_validation(validation_data)
                 validation = prepare_arrays(vx, vy, vsw, what="validation data")
+                check_y(model, validation, "validation ")
+                check_dtypes(model, validation, "validation ")
+                check_labels(model, validation, "validation ")
             else:
                 validation_other = validation_data
         elif validation_split:
@@ -173,25 +244,33 @@ class Trainer:
         if class_weight is not None:
             weights = class_weight_to_sample_weight(data.y, class_weight, data.sample_weight)
             data = Arrays(data.x, data.y, weights, data.num_samples)
-        check_labels(model, data, "y")
-        if validation is not None:
-            check_labels(model, validation, "validation y")
-        batch_size = check_batch_size(
-            _DEFAULT_BATCH_SIZE if batch_size is None else batch_size,
+        train_batch_size = check_batch_size(
+            batch_size_for(batch_size, data.num_samples, steps_per_epoch),
             data.num_samples,
             drop_remainder,
         )
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise ValueError(f"epochs must be a non-negative int: got {epochs!r}")
+        # model.fit: ``validation_batch_size or batch_size``, as given (None: inferred again)
+        val_batch_size = validation_batch_size or batch_size
+        if validation is not None:
+            val_batch_size = batch_size_for(
+                val_batch_size, validation.num_samples, validation_steps
+            )
+        schedule = _Schedule(
+            batch_size=train_batch_size,
+            steps_per_epoch=steps_per_epoch,
+            validation_batch_size=val_batch_size,
+            validation_steps=validation_steps,
+            validation_freq=validation_freq,
+        )
         return self._fit_in_graph(
             data,
             validation,
             validation_other,
-            batch_size,
+            schedule,
             int(epochs),
             verbose,
             callbacks,
-            bool(shuffle),
+            shuffle,
             int(initial_epoch),
             bool(drop_remainder),
             seed,
@@ -203,11 +282,11 @@ class Trainer:
         data: Arrays,
         validation: Arrays | None,
         validation_other: Any,
-        batch_size: int,
+        schedule: _Schedule,
         epochs: int,
         verbose: int | str,
         callbacks: Sequence[keras.callbacks.Callback] | None,
-        shuffle: bool,
+        shuffle: bool | str,
         initial_epoch: int,
         drop_remainder: bool,
         seed: int | None,
@@ -217,8 +296,11 @@ class Trainer:
         self._build(data, strategy)
         programs = self._get_programs(strategy)
         tensors = data.tensors()
+        batch_size = schedule.batch_size
         full, remainder = divmod(data.num_samples, batch_size)
         tail = remainder > 0 and not drop_remainder
+        num_batches = full + int(tail)  # the batches of one pass over the data
+        steps = schedule.steps_per_epoch or num_batches
         if seed is None:
             seed = int(np.random.randint(0, 2**31 - 1))
         val_tensors = val_order = None
@@ -232,66 +314,106 @@ class Trainer:
             add_progbar=verbose != 0,
             verbose=verbose,
             epochs=epochs,
-            steps=full + int(tail),
+            steps=steps,
             model=model,
         )
         batch_hooks = _has_batch_hooks(callback_list)
         # Runs of steps exist for whoever watches them (the progress bar, batch callbacks); an
         # unwatched epoch is one call, as a call costs about a millisecond.
-        bounds = chunk_bounds(full, self.progress_updates if batch_hooks else 1)
-        longest = max(stop - start for start, stop in bounds)
+        updates = self.progress_updates if batch_hooks else 1
+        longest = max(stop - start for start, stop in chunk_bounds(min(steps, full), updates))
         defer = longest > 0 and programs.can_defer(data.head(1)[0], longest * batch_size)
         model.stop_training = False
         callback_list.on_train_begin()
         initial_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
         training_logs: dict[str, Any] | None = None
+        # With steps_per_epoch, epochs take the next `steps` batches of the current pass over
+        # the data, as model.fit does: pass p's order is epoch_order(n, seed, p), p counted from
+        # initial_epoch, and an epoch that reaches the end of a pass stops there.
+        pass_index, cursor = initial_epoch, 0
+        order: tf.Tensor | None = None
+        ran_out_said = False
         for epoch in range(initial_epoch, epochs):
             model.reset_metrics()
             callback_list.on_epoch_begin(epoch)
             snapshot = self._snapshot()
-            order = epoch_order(data.num_samples, seed, epoch, shuffle)
+            if schedule.steps_per_epoch is None:
+                pass_index, cursor = epoch, 0
+            if cursor == 0 or order is None:
+                order = epoch_order(data.num_samples, seed, pass_index, shuffle, batch_size)
+            first = cursor
+            last_batch = min(first + steps, num_batches)
+            full_stop = min(last_batch, full)
+            with_tail = tail and last_batch > full
+            bounds = [(first + a, first + b) for a, b in chunk_bounds(full_stop - first, updates)]
             logs: dict[str, Any] = {}
-            diverged = False
+            loss_diverged = weights_diverged = False
             for k, (start, stop) in enumerate(bounds):
-                last = k == len(bounds) - 1
-                end = stop + int(tail and last)  # batches done after this run
+                run_tail = with_tail and k == len(bounds) - 1
+                end = stop + int(run_tail)  # batches of this pass done after this run
                 if batch_hooks:
-                    callback_list.on_train_batch_begin(start)
-                programs.train(
+                    callback_list.on_train_batch_begin(start - first)
+                finite = self._run_program(
+                    programs.train,
                     tensors,
                     order,
                     tf.constant(start),
                     tf.constant(stop),
                     batch_size,
-                    tail and last,
+                    run_tail,
                     defer and stop > start,
                 )
+                cursor = end
                 if batch_hooks:
                     logs = python_logs(model.get_metrics_result())
-                    callback_list.on_train_batch_end(end - 1, logs)
-                diverged = not np.all(np.isfinite(_running_loss(model)))
-                if diverged or model.stop_training:
+                    callback_list.on_train_batch_end(end - first - 1, logs)
+                loss_diverged = not np.all(np.isfinite(_running_loss(model)))
+                weights_diverged = not bool(finite)
+                if loss_diverged or weights_diverged or model.stop_training:
                     break
+            if cursor >= num_batches:
+                pass_index, cursor = pass_index + 1, 0
             logs = python_logs(model.get_metrics_result())
-            if diverged:
+            if loss_diverged or weights_diverged:
                 self._restore(snapshot)
+                if loss_diverged:
+                    what = f"the loss became {logs.get('loss')}"
+                else:
+                    what = (
+                        "the weights became NaN or inf (the loss stayed finite; look for NaN "
+                        "or inf in the input data)"
+                    )
                 say(
-                    f"chainnet.training.fit: the loss became {logs.get('loss')} in epoch "
-                    f"{epoch + 1}; "
-                    "training stopped and the weights (and optimizer state) were restored to "
-                    "their values at the start of that epoch, the end of the last good one.",
+                    f"chainnet.training.fit: {what} in epoch {epoch + 1}; training stopped and "
+                    "the weights (and optimizer state) were restored to their values at the "
+                    "start of that epoch, the end of the last good one.",
                     verbose=1,
                 )
                 model.stop_training = True
                 break
-            if validation is not None or validation_other is not None:
+            done = (cursor or num_batches) - first
+            ran_out = bool(schedule.steps_per_epoch) and done < steps and not model.stop_training
+            if ran_out and not ran_out_said:
+                ran_out_said = True
+                warnings.warn(
+                    f"steps_per_epoch={steps}, but one pass over the {data.num_samples} "
+                    f"training samples is {num_batches} batch(es) of {batch_size}: as with "
+                    f"model.fit, epoch {epoch + 1} ran out of data after {done} step(s), "
+                    "and an epoch that reaches the end of a pass always stops there; the "
+                    "next epoch starts a new pass. Use a steps_per_epoch that divides "
+                    f"{num_batches} to keep the epochs equal.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            validating = validation is not None or validation_other is not None
+            if validating and should_validate(epoch, schedule.validation_freq):
                 logs.update(
                     self._validate(
                         validation,
                         val_tensors,
                         val_order,
                         validation_other,
-                        batch_size,
+                        schedule,
                         callback_list,
                     )
                 )
@@ -305,24 +427,52 @@ class Trainer:
         history: keras.callbacks.History = model.history
         return history
 
+    @staticmethod
+    def _run_program(program: Any, *args: Any) -> Any:
+        """Run a compiled program; the graph errors bad data causes become a ChainError."""
+        try:
+            return program(*args)
+        except (ValueError, tf.errors.InvalidArgumentError) as error:
+            translated = translate_graph_error(error)
+            if translated is None:
+                raise
+            raise translated from None
+
     def _validate(
         self,
         validation: Arrays | None,
         tensors: Any,
         order: tf.Tensor | None,
         other: Any,
-        batch_size: int,
+        schedule: _Schedule,
         callback_list: keras.callbacks.CallbackList,
     ) -> dict[str, Any]:
+        steps = schedule.validation_steps
         if validation is None:
-            results = self.model.evaluate(other, verbose=0, return_dict=True)
+            results = self.model.evaluate(other, steps=steps, verbose=0, return_dict=True)
             return {f"val_{k}": v for k, v in python_logs(results).items()}
-        assert self._programs is not None
+        assert self._programs is not None and order is not None
+        batch_size = schedule.validation_batch_size
+        assert batch_size is not None
+        num_batches = -(-validation.num_samples // batch_size)
+        if steps is not None and steps < num_batches:
+            # the first `steps` batches, as model.fit evaluates them (in order, every time)
+            order = order[: steps * batch_size]
+        elif steps is not None and steps > num_batches and not schedule.said_validation_steps:
+            schedule.said_validation_steps = True
+            warnings.warn(
+                f"validation_steps={steps}, but the {validation.num_samples} validation samples "
+                f"make {num_batches} batch(es) of {batch_size}: as with model.fit, each "
+                f"validation runs out of data after {num_batches} step(s).",
+                UserWarning,
+                stacklevel=5,
+            )
+        count = int(order.shape[0])
+        full, remainder = divmod(count, batch_size)
         self.model.reset_metrics()
         callback_list.on_test_begin()
-        full, remainder = divmod(validation.num_samples, batch_size)
         defer = full > 0 and self._programs.can_defer(validation.head(1)[0], full * batch_size)
-        self._programs.evaluate(tensors, order, batch_size, remainder > 0, defer)
+        self._run_program(self._programs.evaluate, tensors, order, batch_size, remainder > 0, defer)
         logs = python_logs(self.model.get_metrics_result())
         callback_list.on_test_end(logs)
         return {f"val_{k}": v for k, v in logs.items()}
@@ -393,16 +543,19 @@ class Trainer:
         arrays = num_samples is not None or not_in_memory_reason(fit_args["x"], "x") is None
         if reason not in self._said:
             self._said.add(reason)
-            extra = "" if arrays else " (drop_remainder and seed do not apply there)"
+            if not arrays:
+                extra = " (drop_remainder and seed do not apply there)"
+            elif drop_remainder:
+                # model.fit cannot drop it: over arrays, its steps_per_epoch goes on into the
+                # next epoch (the smaller last batch included) rather than skipping batches.
+                extra = " (seed and drop_remainder do not apply there: it trains the last batch)"
+            else:
+                extra = " (seed does not apply there)"
             say(
                 f"chainnet.training.fit: {reason}, so training runs with model.fit{extra}.",
                 fit_args["verbose"],
             )
-        if arrays:
-            fit_args["batch_size"] = fit_args["batch_size"] or _DEFAULT_BATCH_SIZE
-            if drop_remainder and num_samples is not None:
-                fit_args["steps_per_epoch"] = max(1, num_samples // fit_args["batch_size"])
-        else:
+        if not arrays:
             fit_args["shuffle"] = False  # ignored (a Dataset sets its own order), and quiet
         history: keras.callbacks.History = self.model.fit(**fit_args)
         return history
@@ -423,10 +576,14 @@ def fit(
     callbacks: Sequence[keras.callbacks.Callback] | None = None,
     validation_split: float = 0.0,
     validation_data: Any = None,
-    shuffle: bool = True,
+    shuffle: bool | str = True,
     class_weight: Mapping[int, float] | None = None,
     sample_weight: Any = None,
     initial_epoch: int = 0,
+    steps_per_epoch: int | None = None,
+    validation_steps: int | None = None,
+    validation_batch_size: int | None = None,
+    validation_freq: int | Sequence[int] = 1,
     drop_remainder: bool = False,
     seed: int | None = None,
     progress_updates: int = 10,
@@ -434,18 +591,64 @@ def fit(
 ) -> keras.callbacks.History:
     """Train a compiled ``keras.Model`` several times faster than ``model.fit`` on in-memory data.
 
-    Takes ``model.fit``'s arguments and returns its ``History``; uses the model's compiled
-    optimizer, loss (plus ``model.losses``) and metrics. For NumPy arrays or tensors (or
-    lists/dicts of them) each epoch runs as ``progress_updates`` calls of one ``tf.function``:
-    shuffle (seeded by ``seed`` and the epoch), ``tf.gather`` batching, forward, gradient,
-    update and metrics all stay in the graph. ``batch_size`` defaults to 32; a smaller last
-    batch is trained unless ``drop_remainder=True``. Keras callbacks run at epoch boundaries
-    (batch callbacks and the progress bar after each chunk). If the loss becomes NaN or inf,
-    training stops and the weights of the last good epoch are restored.
+    Takes every argument of ``model.fit``, with its meaning, and returns its ``History``; uses
+    the model's compiled optimizer, loss (plus ``model.losses``) and metrics. For NumPy arrays
+    or tensors (or lists/dicts of them) each epoch runs as ``progress_updates`` calls of one
+    ``tf.function``: shuffle (seeded by ``seed`` and the epoch), ``tf.gather`` batching,
+    forward, gradient, update and metrics all stay in the graph, and so do ``steps_per_epoch``,
+    ``validation_steps``, ``validation_batch_size`` and ``validation_freq``. ``batch_size``
+    defaults to 32; a smaller last batch is trained unless ``drop_remainder=True``. Keras
+    callbacks run at epoch boundaries (batch callbacks and the progress bar after each chunk).
+    If the loss, or any trainable weight, becomes NaN or inf, training stops and the weights
+    of the last good epoch are restored.
 
     Falls back to ``model.fit`` (saying so once) for a ``tf.data.Dataset``, a generator or
     ``PyDataset``, data larger than a quarter of the machine's memory, ``run_eagerly=True``, or
     a ``tf.distribute`` strategy other than ``MirroredStrategy``.
+
+    Args:
+        model: A compiled ``keras.Model``, such as ``chain.model()`` returns.
+        x: The inputs: an array, a list or dict of arrays, or (falling back to ``model.fit``) a
+            ``tf.data.Dataset``, generator or ``PyDataset``.
+        y: The labels (targets), shaped like ``x``'s samples. ``None`` for a model whose loss
+            needs none (a chainnet head trained with ``fit(model, [x, labels], None)``) or for
+            a dataset that holds them.
+        batch_size: Samples per step; default 32, or, with ``steps_per_epoch``, enough for that
+            many steps to cover the data (as ``model.fit``).
+        epochs: The epoch to stop at (exclusive, counted from 0 as ``initial_epoch``).
+        verbose: 0 (silent), 1 or ``"auto"`` (progress bar), 2 (one line per epoch).
+        callbacks: Keras callbacks.
+        validation_split: A fraction in ``[0, 1)`` of the samples, taken from the end of ``x``
+            and ``y`` before shuffling, kept apart for validation.
+        validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)`` (or a
+            ``tf.data.Dataset``, evaluated with ``model.evaluate``).
+        shuffle: ``True`` to shuffle the samples before each epoch, ``False`` to keep their
+            order, ``"batch"`` to keep the batches in order and shuffle within each.
+        class_weight: ``{class id: weight}``, turned into per-sample weights.
+        sample_weight: One weight per sample (or one array per output).
+        initial_epoch: The epoch to start from (to resume a run).
+        steps_per_epoch: Steps (batches) per epoch, as in ``model.fit`` for arrays: each epoch
+            takes the next ``steps_per_epoch`` batches of the current pass over the data, a
+            new (reshuffled) pass starting when one is used up; an epoch that reaches the end
+            of a pass stops there, with a warning. ``None``: one pass per epoch.
+        validation_steps: Validate on the first ``validation_steps`` batches of the validation
+            data only (``None``: all of it).
+        validation_batch_size: Samples per validation step; default ``batch_size`` (then 32,
+            or enough for ``validation_steps`` to cover the validation data).
+        validation_freq: Validate after every ``n``-th epoch (an int), or after the epochs
+            listed (a list of epoch numbers counted from 1).
+        drop_remainder: Skip the smaller last batch of each epoch (in-graph path only).
+        seed: Seeds the in-graph shuffle; drawn from NumPy's global generator when ``None``.
+        progress_updates: How many times per epoch the progress bar and batch callbacks are
+            updated (each update ends one in-graph run of steps).
+        jit_compile: Compile the in-graph runs with XLA.
+
+    Returns:
+        The ``keras.callbacks.History`` of the run (``model.history``).
+
+    Raises:
+        chainnet.ChainError: For arguments or data ``model.fit`` would reject or misread: the
+            message names the argument, what was expected and what was given.
 
     Examples:
         >>> import keras, numpy as np
@@ -481,6 +684,10 @@ def fit(
         class_weight=class_weight,
         sample_weight=sample_weight,
         initial_epoch=initial_epoch,
+        steps_per_epoch=steps_per_epoch,
+        validation_steps=validation_steps,
+        validation_batch_size=validation_batch_size,
+        validation_freq=validation_freq,
         drop_remainder=drop_remainder,
         seed=seed,
     )

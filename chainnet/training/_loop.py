@@ -39,18 +39,20 @@ class Programs:
     ``train(data, order, start, stop, batch_size, tail, defer)`` runs the steps ``start..stop-1``
     of the epoch whose sample order is ``order`` (batch ``i`` is
     ``order[i*batch_size:(i+1)*batch_size]``, gathered in-graph), then, when ``tail`` is true, the
-    smaller last batch. ``evaluate(data, order, batch_size, tail, defer)`` runs every evaluation
-    step. Both update the model's metric objects. With ``defer`` the predictions and losses of
-    the run are kept in ``TensorArray``s and the metrics are updated once at its end, on all of
-    its samples (same values: see :meth:`can_defer`), which saves many small ops per step. Under
-    a ``MirroredStrategy`` each batch is split across the replicas inside the graph.
+    smaller last batch, and returns whether every trainable weight is still finite.
+    ``evaluate(data, order, batch_size, tail, defer)`` runs every evaluation step. Both update
+    the model's metric objects. With ``defer`` the predictions and losses of the run are kept in
+    ``TensorArray``s and the metrics are updated once at its end, on all of its samples (same
+    values: see :meth:`can_defer`), which saves many small ops per step. Under a
+    ``MirroredStrategy`` each batch is split across the replicas inside the graph.
 
     Example:
         >>> import keras, numpy as np, tensorflow as tf
         >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
         >>> model.compile(optimizer="sgd", loss="mse")
         >>> data = (tf.ones((8, 2)), tf.zeros((8, 1)), None)
-        >>> Programs(model).train(data, tf.range(8), 0, 2, 4, False, False)
+        >>> bool(Programs(model).train(data, tf.range(8), 0, 2, 4, False, False))
+        True
         >>> int(model.optimizer.iterations)
         2
     """
@@ -111,7 +113,7 @@ class Programs:
         batch_size: int,
         tail: bool,
         defer: bool,
-    ) -> None:
+    ) -> tf.Tensor:
         full = tf.size(order) // batch_size
         batches = tf.reshape(order[: full * batch_size], [-1, batch_size])
         if defer:
@@ -121,6 +123,19 @@ class Programs:
                 self._run(self._train_batch, data, batches[i])
         if tail:
             self._run(self._train_batch, data, order[full * batch_size :])
+        return self._weights_finite()
+
+    def _weights_finite(self) -> tf.Tensor:
+        """Whether every trainable weight is finite: one reduction per variable, in the graph
+        (NaN in the data can make the weights NaN while the loss stays finite)."""
+        checks = [
+            tf.reduce_all(tf.math.is_finite(weight))
+            for weight in self.model.trainable_weights
+            if "float" in keras.backend.standardize_dtype(weight.dtype)
+        ]
+        if not checks:
+            return tf.constant(True)
+        return tf.reduce_all(tf.stack(checks))
 
     def _evaluate(
         self, data: Batch, order: tf.Tensor, batch_size: int, tail: bool, defer: bool

@@ -122,7 +122,7 @@ def test_first_application_inside_tf_function_builds_once() -> None:
 
 
 def test_same_network_for_training_with_dropout_and_evaluation_without() -> None:
-    net = cn.template(name="net").fully_connected(16, activation="relu").dropout(0.5)
+    net = cn.template(name="net").fully_connected(16, activation="relu").dropout(rate=0.5)
     net = net.fully_connected(2)
     data = np.ones((4, 3), "float32")
     evaluation = np.asarray(net(data, training=False))

@@ -51,16 +51,16 @@ CASES = [
         expected_output_shape=(None, 5),
         expected_num_weights=1,
     ),
-    # Dropout holds a seed variable and cannot be built inside tf.function: see
-    # test_dropout_in_a_graph_chain below (check_tf_function=False here).
+    # Dropout holds a seed variable and cannot be built inside tf.function: exempt from that
+    # check in harness.EXEMPTIONS; see test_dropout_in_a_graph_chain_says_why_it_cannot_build.
     MethodCase(
         "dropout",
-        (0.5,),
+        (),
+        {"rate": 0.5},
         input_shape=(6,),
         reference=lambda: [L.Dropout(0.5)],
         expected_output_shape=(None, 6),
         expected_num_weights=0,
-        check_tf_function=False,
     ),
     MethodCase(
         "dropout",
@@ -71,7 +71,6 @@ CASES = [
         reference=lambda: [L.Dropout(0.25)],
         expected_output_shape=(None, 2, 3),
         expected_num_weights=0,
-        check_tf_function=False,
     ),
 ]
 
@@ -82,7 +81,7 @@ def test_normalization_methods_match_keras(case: MethodCase, tmp_path: Path) -> 
 
 
 def test_dropout_is_identity_at_inference_and_active_in_training() -> None:
-    y = cn.input((200,)).dropout(0.5)
+    y = cn.input((200,)).dropout(rate=0.5)
     model = y.model()
     data = np.ones((2, 200), "float32")
     np.testing.assert_array_equal(model(data, training=False), data)
@@ -95,11 +94,11 @@ def test_dropout_is_identity_at_inference_and_active_in_training() -> None:
 
 def test_dropout_keep_prob_is_one_minus_rate() -> None:
     assert cn.input((4,)).dropout(keep_prob=0.9).layer.rate == pytest.approx(0.1)
-    assert cn.input((4,)).dropout(0.0).layer.rate == 0.0
+    assert cn.input((4,)).dropout(rate=0.0).layer.rate == 0.0
 
 
 def test_dropout_noise_shape_and_seed_are_passed_on() -> None:
-    y = cn.input((3, 50)).dropout(0.5, noise_shape=(None, 1, 50), seed=7)
+    y = cn.input((3, 50)).dropout(rate=0.5, noise_shape=(None, 1, 50), seed=7)
     assert y.layer.noise_shape == (None, 1, 50) and y.layer.seed == 7
     out = np.asarray(y.model()(np.ones((2, 3, 50), "float32"), training=True))
     # one mask for every row of a sample
@@ -125,7 +124,7 @@ def test_batch_normalize_training_updates_moving_statistics() -> None:
 
 
 def test_dropout_model_inside_tf_function() -> None:
-    model = cn.input((100,)).dropout(0.5).model()
+    model = cn.input((100,)).dropout(rate=0.5).model()
     data = tf.ones((2, 100))
     run = tf.function(lambda t, training: model(t, training=training))
     np.testing.assert_array_equal(run(data, False), data)
@@ -133,13 +132,13 @@ def test_dropout_model_inside_tf_function() -> None:
 
 
 def test_dropout_rate_zero_builds_inside_tf_function() -> None:
-    traced = tf.function(lambda t: cn.wrap(t).dropout(0.0).tensor, autograph=False)
+    traced = tf.function(lambda t: cn.wrap(t).dropout(rate=0.0).tensor, autograph=False)
     np.testing.assert_array_equal(traced(tf.ones((2, 3))), np.ones((2, 3)))
 
 
 def test_dropout_in_a_graph_chain_says_why_it_cannot_build() -> None:
     # keras.layers.Dropout(rate > 0) makes a random-seed variable, which a tf.function cannot
     # create on its second trace: the error names that and the way out.
-    traced = tf.function(lambda t: cn.wrap(t).dropout(0.5).tensor, autograph=False)
+    traced = tf.function(lambda t: cn.wrap(t).dropout(rate=0.5).tensor, autograph=False)
     with pytest.raises(cn.ChainError, match=r"dropout\(\) at layer 'dropout'.*random-seed state"):
         traced(tf.ones((2, 3)))
