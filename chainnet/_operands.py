@@ -5,12 +5,15 @@ One policy, used by every step that takes another operand (arithmetic, ``concat`
 
 * a chain of the same kind (symbolic, eager or graph) is merged into the step's network;
   a chain of another kind is a clear error;
-* on an eager or graph chain, data (a NumPy array, a number, an eager tensor; a graph
-  tensor inside ``tf.function``) is adopted as a new step of the network, named after its
-  role (``labels``, ``add_operand``, ...);
-* on a symbolic chain, a ``keras.Input`` tensor is adopted as an input; data is taken as a
-  constant where the step has one (arithmetic: ``x * 2``), and refused with an error that
-  says how to add it as an input everywhere else.
+* in arithmetic (``x * 2``, ``x + array``), data is a constant of the step on every kind of
+  chain, except a graph tensor inside ``tf.function``, which has no value yet: a graph chain
+  adopts it as a step (``add_operand``);
+* everywhere else (``concat``, ``join``, ``stack``, labels, targets, templates), an eager or
+  graph chain adopts data (a NumPy array, a number, an eager tensor; a graph tensor inside
+  ``tf.function``) as a new step of the network, named after its role (``labels``, ...), and
+  a symbolic chain refuses it with an error that says how to add it as an input;
+* on a symbolic chain, a ``keras.Input`` tensor is adopted as an input;
+* a sequential builder stands for its head.
 
 Operands are converted inside a step, so errors here are plain ``TypeError`` and
 ``ValueError``: the step reports them as a :class:`chainnet.ChainError` that names the

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 import keras
 import tensorflow as tf
@@ -34,8 +34,6 @@ __all__ = ["METHODS", "Lowering", "MethodSpec", "chain_method", "register"]
 
 P = ParamSpec("P")
 F = TypeVar("F", bound=Callable[..., Any])
-
-LoweringLike = Union[keras.layers.Layer, Sequence[keras.layers.Layer], Lowering, ChainBase]
 
 
 def _keyword_parameters(sig: inspect.Signature) -> frozenset[str]:

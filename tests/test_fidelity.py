@@ -185,6 +185,7 @@ def test_apply_refuses_a_function_whose_layer_would_never_train() -> None:
             ["lstm(dropout): expected a number in [0, 1), got 2"],
         ),
         (lambda x: x.activation("nope"), ["activation(fn): expected a Keras activation name"]),
+        (lambda x: x.split(-1, "3"), ["split(num_splits): expected a positive int, got '3'"]),
     ],
 )
 def test_arguments_are_checked_before_building(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 import keras
 
+from chainnet._arguments import check_positive_int
 from chainnet._chainbase import ChainBase, Lowering
 from chainnet._journal import rename_layer
 from chainnet._operands import as_chains
@@ -15,11 +16,11 @@ from chainnet._registry import chain_method
 from chainnet._shapes import Shape, check_join, normalize_axis
 from chainnet._template import Template
 from chainnet.layers.merge import Stack
-from chainnet.layers.shape import Slice, encode_key
+from chainnet.layers.shape import Slice, encode_key, step_dtype
 from chainnet.methods._common import check_function
 
 if TYPE_CHECKING:  # type hints only: the public Chain (see docs/architecture.md)
-    from chainnet._template import Template
+    from chainnet._chain import Chain
 
 __all__ = ["JOINS", "MergeMethods", "TemplateMethods", "multi_chain_method"]
 
@@ -91,12 +92,9 @@ class MergeMethods:
         others = _operands(self, other_tensors, "concat", "other_tensors")
         chains = [cast(ChainBase, self), *others]
         _check("concat", chains, concat_dim)
-        # computes in the inputs' common dtype: int32 stays int32 (Keras' default, the float
-        # compute dtype, would report float32); under mixed precision floats follow the policy
-        dtype: str | None = keras.backend.result_type(*(c.dtype for c in chains))
-        policy = keras.config.dtype_policy()
-        if keras.backend.is_float_dtype(dtype) and policy.compute_dtype != policy.variable_dtype:
-            dtype = None
+        # the inputs' common dtype: int32 stays int32 (Keras' default, the float compute
+        # dtype, would report float32); under mixed precision floats follow the policy
+        dtype = step_dtype(*(c.dtype for c in chains))
         layer = keras.layers.Concatenate(axis=concat_dim, dtype=dtype, name=name)
         return Lowering((layer,), others=others)
 
@@ -140,26 +138,20 @@ class MergeMethods:
                     f"how must be one of {sorted(JOINS)}, a layer or a function, got {how!r}"
                 )
             _check(how, chains, axis)
-            # computes in the inputs' common dtype (int32 stays int32), where Keras can; under
-            # mixed precision floats follow the policy
-            dtype: str | None = keras.backend.result_type(*(c.dtype for c in chains))
+            common = str(keras.backend.result_type(*(c.dtype for c in chains)))
             dtypes = ", ".join(f"{c.dtype} ({c.name!r})" for c in chains)
-            if how != "concat" and dtype == "bool":
+            if how != "concat" and common == "bool":
                 raise TypeError(
                     f"join(how={how!r}) cannot combine bool inputs (dtypes {dtypes}); cast "
                     "them first, e.g. chain.cast('int32'), or use how='concat'"
                 )
-            if how == "average" and not keras.backend.is_float_dtype(dtype):
+            if how == "average" and not keras.backend.is_float_dtype(common):
                 raise TypeError(
                     "join(how='average') needs float inputs, as the mean of ints is not an "
                     f"int (dtypes {dtypes}); cast them first, e.g. chain.cast('float32')"
                 )
-            policy = keras.config.dtype_policy()
-            mixed = policy.compute_dtype != policy.variable_dtype
-            if mixed and keras.backend.is_float_dtype(dtype):
-                dtype = None
             options = {"axis": axis} if how == "concat" else {}
-            layer = JOINS[how](name=name, dtype=dtype, **options)
+            layer = JOINS[how](name=name, dtype=step_dtype(common), **options)
         elif callable(how):
             check_function("join", "how", how)
             layer = keras.layers.Lambda(how, name=name)
@@ -180,17 +172,13 @@ class MergeMethods:
         """
         chains = (cast(ChainBase, self), *_operands(self, others, "stack", "others"))
         _check("stack", chains)
-        # int32 stays int32; under mixed precision floats follow the policy
-        dtype: str | None = keras.backend.result_type(*(c.dtype for c in chains))
-        policy = keras.config.dtype_policy()
-        if keras.backend.is_float_dtype(dtype) and policy.compute_dtype != policy.variable_dtype:
-            dtype = None
+        dtype = step_dtype(*(c.dtype for c in chains))  # int32 stays int32
         return Lowering((Stack(axis, dtype=dtype, name=name),), others=chains[1:])
 
     @multi_chain_method(names_itself=True)
     def split(
         self, split_dim: int = -1, num_splits: int | Sequence[int] = 2, *, name: str | None = None
-    ) -> tuple[ChainBase, ...]:
+    ) -> tuple[Chain, ...]:
         """Splits into ``num_splits`` equal parts along ``split_dim``, or into parts of the
         given sizes (PrettyTensor's order). Part ``i`` is the step ``<name>.<i>``.
 
@@ -205,9 +193,12 @@ class MergeMethods:
         if ax == 0:
             raise ValueError("split() cannot split the batch dimension (axis 0)")
         size = shape[ax]
+        if isinstance(num_splits, (list, tuple)):
+            for part in num_splits:
+                check_positive_int("split", "num_splits", part)
+        else:
+            num_splits = check_positive_int("split", "num_splits", num_splits)
         if isinstance(num_splits, int):
-            if num_splits < 1:
-                raise ValueError(f"num_splits must be >= 1, got {num_splits}")
             if size is None or size % num_splits:
                 raise ValueError(
                     f"cannot split dimension {ax} of shape {shape} into {num_splits} equal parts"
@@ -220,24 +211,16 @@ class MergeMethods:
                     f"split sizes {sizes} must be positive and add up to dimension {ax} of "
                     f"shape {shape}"
                 )
-        # the parts compute in the input's dtype (float16 stays float16, int32 int32); under
-        # mixed precision floats follow the policy
-        dtype: str | None = self.dtype  # type: ignore[attr-defined]
-        policy = keras.config.dtype_policy()
-        if keras.backend.is_float_dtype(dtype) and policy.compute_dtype != policy.variable_dtype:
-            dtype = None
         parts = []
         start = 0
         for part, width in zip(part_names(self, "split", name, len(sizes)), sizes):
             key = _slice_key(ax, len(shape), slice(start, start + width))
-            layer = Slice(encode_key(key), dtype=dtype, name=part)
-            chain = self._extend("split", part, layer)  # type: ignore[attr-defined]
-            parts.append(cast(ChainBase, chain))
+            parts.append(_part(self, "split", part, key))
             start += width
         return tuple(parts)
 
     @multi_chain_method(names_itself=True)
-    def unstack(self, axis: int = 1, *, name: str | None = None) -> tuple[ChainBase, ...]:
+    def unstack(self, axis: int = 1, *, name: str | None = None) -> tuple[Chain, ...]:
         """Unstacks along ``axis`` (default 1: time steps) into one chain per index, each
         without that axis. Part ``i`` is the step ``<name>.<i>``.
 
@@ -254,27 +237,16 @@ class MergeMethods:
                 f"unstack() needs a known, non-batch axis; axis {axis} of shape {shape} is not"
             )
         names = part_names(self, "unstack", name, int(shape[ax]))  # type: ignore[arg-type]
-        # the parts compute in the input's dtype (float16 stays float16, int32 int32); under
-        # mixed precision floats follow the policy
-        dtype: str | None = self.dtype  # type: ignore[attr-defined]
-        policy = keras.config.dtype_policy()
-        if keras.backend.is_float_dtype(dtype) and policy.compute_dtype != policy.variable_dtype:
-            dtype = None
         return tuple(
-            cast(
-                ChainBase,
-                self._extend(  # type: ignore[attr-defined]
-                    "unstack",
-                    part,
-                    Slice(encode_key(_slice_key(ax, len(shape), i)), dtype=dtype, name=part),
-                ),
-            )
+            _part(self, "unstack", part, _slice_key(ax, len(shape), i))
             for i, part in enumerate(names)
         )
 
 
-def _part(chain: Any, method: str, name: str, key: tuple[Any, ...]) -> ChainBase:
-    return cast(ChainBase, chain._extend(method, name, Slice(encode_key(key), name=name)))
+def _part(chain: Any, method: str, name: str, key: tuple[Any, ...]) -> Chain:
+    """One part of a split or an unstack: a slice in the input's dtype (int32 stays int32)."""
+    layer = Slice(encode_key(key), dtype=step_dtype(chain.dtype), name=name)
+    return cast("Chain", chain._extend(method, name, layer))
 
 
 class TemplateMethods:
