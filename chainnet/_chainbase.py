@@ -99,7 +99,9 @@ class ChainBase(Operators):
             )
         node_name = lowering.node_name or name
         first = lowering.layers[0]
-        if lowering.node_name is None and first.name != node_name and not first.built:
+        # the step's layer takes the step's name (Keras builds weightless layers at once)
+        renamable = not first.built or not first.weights
+        if lowering.node_name is None and first.name != node_name and renamable:
             rename_layer(first, node_name)
         network = self.network
         x: Any = (

@@ -298,11 +298,6 @@ class Network:
                 for tensor in tensor_outputs(layer):
                     rename_layer(tensor, new)  # the keras.Input tensor too
             rename_layer(layer, new)
-        a._nodes, a._chains, a._layers, a._tensors, a._owner, a._inputs = {}, {}, {}, {}, {}, []
-        for node, chain in pairs:
-            a._record(node, chain)
-        a._models.clear()
-        b._merged_into = a
 
         def undo() -> None:
             a._nodes, a._chains, a._layers, a._tensors, a._owner, a._inputs = tables
@@ -310,6 +305,11 @@ class Network:
             b._merged_into = None
 
         on_failure(undo)
+        a._nodes, a._chains, a._layers, a._tensors, a._owner, a._inputs = {}, {}, {}, {}, {}, []
+        for node, chain in pairs:  # the merged network, in creation order
+            a._record(node, chain)
+        a._models.clear()
+        b._merged_into = a
         return a
 
     # ----------------------------------------------------------------- inputs

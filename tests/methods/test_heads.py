@@ -241,12 +241,6 @@ def test_head_methods_match_keras(case: MethodCase, tmp_path: Path) -> None:
     case.run(tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chainnet bug: without labels, the softmax step's layer keeps Keras' automatic name "
-    "('softmax', 'softmax_1', ... : it depends on what else the process built) instead of "
-    "the step's name",
-)
 def test_unlabelled_softmax_layer_is_named_after_its_step() -> None:
     x = cn.input((5,))
     for name in ("softmax_classifier", "other"):
