@@ -11,6 +11,8 @@ import numbers
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "check_axis",
     "check_bool",
@@ -53,7 +55,7 @@ def check_positive_ints(method: str, argument: str, value: Any, rank: int) -> An
     """An int >= 1, or a sequence of ``rank`` of them (a kernel size, strides)."""
     if _is_int(value):
         return check_positive_int(method, argument, value)
-    if isinstance(value, Sequence) and not isinstance(value, str):
+    if isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, str):
         items = list(value)
         if len(items) == rank and all(_is_int(v) and v >= 1 for v in items):
             return tuple(int(v) for v in items)

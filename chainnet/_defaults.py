@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from chainnet._errors import ChainError, did_you_mean
-from chainnet._specs import KEYWORD_KEYS, METHOD_KEYS, METHODS
+from chainnet._specs import KEY_ALIASES, KEYWORD_KEYS, METHOD_KEYS, METHODS
 
 __all__ = ["DefaultsScope", "current_defaults", "defaults", "defaults_table", "in_force"]
 
@@ -38,17 +38,31 @@ class DefaultsScope:
         )
 
     def for_method(self, method: str) -> dict[str, Any]:
-        """The defaults that apply to ``method``: global keys, then that method's own keys."""
+        """The defaults that apply to ``method``: global keys, then that method's own keys
+        (which also override the global keys that spell the same argument otherwise)."""
         merged = dict(self.globals)
-        merged.update(self.per_method.get(method, {}))
+        own = self.per_method.get(method, {})
+        for key in own:
+            for other in METHODS.other_spellings(key, method):
+                merged.pop(other, None)
+        merged.update(own)
         return merged
 
     def merged_with(self, other: DefaultsScope) -> DefaultsScope:
-        """This scope with ``other`` opened inside it (``other`` wins)."""
-        globals_ = {**self.globals, **other.globals}
+        """This scope with ``other`` opened inside it (``other`` wins, also over the other
+        spellings of its keys: an inner ``rate`` replaces an outer ``keep_prob``)."""
+        globals_ = dict(self.globals)
+        for key in other.globals:
+            for spelling in METHODS.other_spellings(key):
+                globals_.pop(spelling, None)
+        globals_.update(other.globals)
         per_method = {k: dict(v) for k, v in self.per_method.items()}
         for method, values in other.per_method.items():
-            per_method.setdefault(method, {}).update(values)
+            own = per_method.setdefault(method, {})
+            for key in values:
+                for spelling in METHODS.other_spellings(key, method):
+                    own.pop(spelling, None)
+            own.update(values)
         return DefaultsScope(globals_, per_method)
 
     def __repr__(self) -> str:
@@ -94,6 +108,7 @@ def _validate(values: Mapping[str, Any]) -> DefaultsScope:
     globals_: dict[str, Any] = {}
     per_method: dict[str, dict[str, Any]] = {}
     for key, value in values.items():
+        key = KEY_ALIASES.get(key, key)
         spec = METHODS.get(key)
         if key in KEYWORD_KEYS or (spec is None and key in keywords):
             globals_[key] = value
@@ -113,10 +128,11 @@ def _validate(values: Mapping[str, Any]) -> DefaultsScope:
                     f"keywords, {key}={{...}} (it takes {sorted(spec.keywords) or 'none'})"
                     f"{also}. Got {value!r}."
                 )
-            for sub_key in value:
+            method_values = {str(KEY_ALIASES.get(str(k), k)): v for k, v in value.items()}
+            for sub_key in method_values:
                 if sub_key not in spec.keywords:
                     raise _key_error(sub_key, f" for method {key!r}", sorted(spec.keywords))
-            per_method[key] = dict(value)
+            per_method[key] = method_values
         else:
             raise _key_error(key, "", sorted(keywords | set(METHODS.names())))
     return DefaultsScope(globals_, per_method)
@@ -172,19 +188,14 @@ def defaults_table() -> str:
     keys = {key for spec in builtin for key in spec.keywords} | KEYWORD_KEYS | METHOD_KEYS
     rows = ["| key | taken from scopes by | meaning |", "|---|---|---|"]
     for key in sorted(keys):
-        takers = (
-            ", ".join(
-                f"`{s.name}`" for s in sorted(builtin, key=lambda s: s.name) if key in s.keywords
-            )
-            or "-"
-        )
+        names = [s.name for s in sorted(builtin, key=lambda s: s.name) if key in s.keywords]
+        takers = ", ".join(f"`{name}`" for name in names) or "-"
         if key in KEYWORD_KEYS:
             meaning = f"the keyword, not the method `{key}()`"
         elif key in METHOD_KEYS:
-            meaning = (
-                f"the method `{key}()`: a dict of its keywords; the keyword `{key}` of other "
-                "methods only per method"
-            )
+            takers = f"`{key}` (a dict of its keywords)"
+            others = ", ".join(f"`{name}`" for name in names)
+            meaning = f"the method `{key}()`; the keyword `{key}` of {others} per method only"
         else:
             meaning = METHODS.note(key)
         rows.append(f"| `{key}` | {takers} | {meaning} |")

@@ -25,7 +25,7 @@ from chainnet._naming import snake_case
 from chainnet._network import Network, naming_step
 from chainnet._operands import chains_among, merge_networks
 from chainnet._shapes import check_rank
-from chainnet._specs import METHODS, MethodSpec
+from chainnet._specs import L2LOSS_SPELLINGS, METHODS, MethodSpec
 
 if TYPE_CHECKING:  # type hints only: methods return the public Chain (see docs/architecture.md)
     from chainnet._chain import Chain
@@ -79,10 +79,19 @@ _PER_LAYER = (
 
 
 def _fresh(value: Any) -> Any:
-    """A copy of an initializer, regularizer or constraint instance for one layer (the same
-    config, so a seeded one still gives the user's values); anything else as it is. Dicts
-    (``batch_normalize={...}``) are copied with fresh values."""
+    """A copy of a Keras initializer, regularizer or constraint instance for one layer (the
+    same config, so an int-seeded one still gives the user's values); anything else as it is.
+    Dicts (``batch_normalize={...}``) are copied with fresh values.
+
+    Only Keras' own classes are copied, and not an initializer seeded with a
+    ``keras.random.SeedGenerator`` (it advances between layers by itself): a class of the
+    user's may keep state its config does not say, so it is used as given, as Keras does.
+    """
     if isinstance(value, _PER_LAYER):
+        own = type(value).__module__.split(".")[0] == "keras"
+        seeded = isinstance(getattr(value, "seed", None), keras.random.SeedGenerator)
+        if not own or seeded:
+            return value
         try:
             return type(value).from_config(value.get_config())
         except (TypeError, ValueError, NotImplementedError):  # no config round trip
@@ -116,8 +125,13 @@ def _wrap(
 ) -> Callable[..., ChainBase]:
     sig = inspect.signature(fn)
     keywords = _declared_defaults(method_name, sig, defaults)
+    regularizers = L2LOSS_SPELLINGS & set(sig.parameters)
+    if "l2loss" in sig.parameters and regularizers:
+        exclusive = (*exclusive, frozenset({"l2loss", *regularizers}))
     takes_name = "name" in sig.parameters
-    METHODS.add(MethodSpec(method_name, keywords, builtin, _keyword_parameters(sig)))
+    METHODS.add(
+        MethodSpec(method_name, keywords, builtin, _keyword_parameters(sig), tuple(exclusive))
+    )
 
     # Building a step is plain Python at trace time: autograph must not rewrite the method or
     # the functions it calls (it would, inside a user's tf.function, and slow tracing down).
@@ -302,6 +316,13 @@ def register(
                 f"register(): {method_name!r} is an attribute of {owner or 'Chain'}, not a "
                 "method; no method may take its name (overwrite=True cannot replace it). "
                 "Choose another name."
+            )
+        if method_name not in METHODS and method_name in METHODS.all_keywords():
+            takers = ", ".join(f"{m}()" for m in METHODS.taking(method_name)[:4])
+            raise ChainError(
+                f"register(): {method_name!r} is a defaults key (of {takers}, ...): a method of "
+                f"that name would change what cn.defaults({method_name}=...) means. Choose "
+                "another name."
             )
         if method_name in METHODS and not overwrite:
             kind = "built-in " if METHODS[method_name].builtin else ""

@@ -8,6 +8,7 @@ a :class:`ChainError` where the check is given the context itself.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Union
 
@@ -123,11 +124,26 @@ def check_same_shape(
         )
 
 
-def normalize_axis(axis: int, rank: int, what: str) -> int:
-    """``axis`` in ``[0, rank)``; a negative axis counts from the end."""
+def normalize_axis(axis: int, rank: int, what: str, argument: str | None = None) -> int:
+    """``axis`` in ``[0, rank)``; a negative axis counts from the end.
+
+    ``what`` names the method (``"split"``), ``argument`` the argument that gave the axis;
+    an axis that is not an int (a NumPy integer is one) is a ``TypeError``, one out of range
+    a ``ValueError``.
+
+    Examples:
+        >>> normalize_axis(-1, 3, "split", "split_dim")
+        2
+        >>> normalize_axis("1", 3, "split", "split_dim")
+        Traceback (most recent call last):
+        TypeError: split(split_dim): expected an int axis, got '1' (str)
+    """
+    where = f"{what}({argument})" if argument else what
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"{where}: expected an int axis, got {axis!r} ({type(axis).__name__})")
     if not -rank <= axis < rank:
-        raise ValueError(f"{what}: axis {axis} is out of range for rank {rank}")
-    return axis % rank
+        raise ValueError(f"{where}: axis {axis} is out of range for rank {rank}")
+    return int(axis) % rank
 
 
 def check_join(how: str, shapes: Sequence[Shape], names: Sequence[str], axis: int = -1) -> None:

@@ -10,7 +10,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator
 
-__all__ = ["KEYWORD_KEYS", "METHODS", "METHOD_KEYS", "MethodRegistry", "MethodSpec"]
+__all__ = [
+    "KEYWORD_KEYS",
+    "KEY_ALIASES",
+    "L2LOSS_SPELLINGS",
+    "METHODS",
+    "METHOD_KEYS",
+    "MethodRegistry",
+    "MethodSpec",
+]
 
 # Keys that name a method *and* a keyword that methods take from scopes have one declared
 # meaning each. In KEYWORD_KEYS the key is the keyword: ``cn.defaults(activation="relu")``
@@ -21,6 +29,16 @@ __all__ = ["KEYWORD_KEYS", "METHODS", "METHOD_KEYS", "MethodRegistry", "MethodSp
 # ``lstm={"dropout": 0.3}``. A test keeps every such key in one of the two sets.
 KEYWORD_KEYS = frozenset({"activation", "batch_normalize"})
 METHOD_KEYS = frozenset({"dropout"})
+
+# Scope keys that are another spelling of a declared key: TF-Slim's ``stride`` reaches every
+# method that takes ``strides`` (convolutions and pools alike).
+KEY_ALIASES = {"stride": "strides"}
+
+# PrettyTensor's ``l2loss`` and Keras' kernel regularizers spell one argument: a method that
+# takes ``l2loss`` lets the caller's spelling win over a scope's other spelling.
+L2LOSS_SPELLINGS = frozenset(
+    {"kernel_regularizer", "depthwise_regularizer", "pointwise_regularizer"}
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +51,7 @@ class MethodSpec:
     keywords: frozenset[str]
     builtin: bool
     parameters: frozenset[str] = frozenset()
+    spellings: tuple[frozenset[str], ...] = ()  # groups of keywords that spell one argument
 
 
 class MethodRegistry:
@@ -71,6 +90,18 @@ class MethodRegistry:
 
     def all_keywords(self) -> frozenset[str]:
         return frozenset(k for spec in self._specs.values() for k in spec.keywords)
+
+    def other_spellings(self, keyword: str, method: str | None = None) -> frozenset[str]:
+        """The other spellings of ``keyword`` (``rate`` for ``keep_prob``): for ``method``, or
+        for any method."""
+        specs = [self._specs[method]] if method in self._specs else list(self._specs.values())
+        return frozenset(
+            other
+            for spec in specs
+            for group in spec.spellings
+            if keyword in group
+            for other in group - {keyword}
+        )
 
     def taking(self, keyword: str) -> list[str]:
         """The methods that take ``keyword`` from defaults scopes, sorted."""

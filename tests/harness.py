@@ -66,10 +66,6 @@ CHECKS = ("eager", "tf_function", "saving", "gradient", "mixed_precision")
 _NO_FLOAT_PATH = "integer input and no variables: nothing to differentiate"
 _INT_OUTPUT = "integer output: no gradient flows through a cast to integers"
 _TOP_K = "top-k accuracy counts argmax hits: it is not differentiable"
-_LAMBDA_SAVE = (
-    "a Python lambda in a Lambda layer: load_model(safe_mode=True) refuses it by design "
-    "(tests/methods/test_generic.py checks what does load)"
-)
 _SEED_STATE = (
     "the layer makes a random-seed variable, which cannot be created inside a tf.function "
     "(tests/methods/test_normalization.py::test_dropout_in_a_graph_chain_says_why_it_"
@@ -93,9 +89,6 @@ EXEMPTIONS: dict[str, dict[str, str]] = {
     "evaluate_classifier": {"gradient": _TOP_K},
     "evaluate_classifier-one-hot-top2": {"gradient": _TOP_K},
     # Python lambdas cannot load with safe_mode=True
-    "apply-reshape-keyword": {"saving": _LAMBDA_SAVE},
-    "apply-reshape-positional": {"saving": _LAMBDA_SAVE},
-    "apply-keras-ops": {"saving": _LAMBDA_SAVE},
     # layers holding a seed variable cannot be built inside tf.function
     "dropout": {"tf_function": _SEED_STATE},
     "dropout-keep_prob": {"tf_function": _SEED_STATE},

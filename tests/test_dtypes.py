@@ -306,3 +306,217 @@ def test_one_hot_takes_numpy_ints() -> None:
     """A guard: a NumPy integer depth (``data.num_classes``) is an int."""
     chain = cn.input((), dtype="int32").to_dense_one_hot(np.int64(4))
     assert chain.shape == (None, 4) and chain.dtype == "float32"
+
+
+# --- Pools, upsampling, dropout, activations and apply (issue 9, item 4, the remaining steps)
+#
+# Before: max_pool, global_max_pool, nearest upsample, dropout, relu and apply on an int32
+# chain reported float32 while the model returned int32; sigmoid, softmax_activation and the
+# average pools built on int32 and failed only when the model ran (the eager chain failed at
+# once); relu, max_pool, leaky_relu and bilinear upsample on bool failed only when run.
+# Now a step either computes in the input's dtype and says so, or refuses the input at build
+# time, in the same words on symbolic and eager chains.
+
+SPATIAL = (4, 4, 2)  # without the batch
+SPATIAL_DATA = np.arange(2 * 4 * 4 * 2).reshape((2, *SPATIAL)) - 13  # negative values too
+
+
+@keras.saving.register_keras_serializable(package="chainnet_tests")
+def _as_float64(t: Any) -> Any:
+    return keras.ops.cast(t, "float64")
+
+
+def _spatial(dtype: str) -> np.ndarray:
+    return (SPATIAL_DATA % 3 == 0) if dtype == "bool" else SPATIAL_DATA.astype(dtype)
+
+
+def _max_pool_reference(d: np.ndarray) -> np.ndarray:
+    return d.reshape(2, 2, 2, 2, 2, 2).max(axis=(2, 4))
+
+
+# (id, the step, NumPy's result, the dtypes it computes in): on the others it is refused
+KEEPING: list[tuple[str, Step, Reference, tuple[str, ...]]] = [
+    ("max_pool", lambda c: c.max_pool(2), _max_pool_reference, ("int32", "int64", "uint8")),
+    (
+        "max_pool-1d",
+        lambda c: c.reshape(["_", 8, 4]).max_pool(2),
+        lambda d: d.reshape(2, 4, 2, 4).max(axis=2),
+        ("int32", "int64", "uint8"),
+    ),
+    (
+        "global_max_pool",
+        lambda c: c.global_max_pool(),
+        lambda d: d.max(axis=(1, 2)),
+        ("int32", "int64", "uint8", "bool"),
+    ),
+    (
+        "global_max_pool-keepdims",
+        lambda c: c.global_max_pool(keepdims=True),
+        lambda d: d.max(axis=(1, 2), keepdims=True),
+        ("int32", "int64", "uint8", "bool"),
+    ),
+    (
+        "upsample",
+        lambda c: c.upsample(2),
+        lambda d: d.repeat(2, axis=1).repeat(2, axis=2),
+        ("int32", "int64", "uint8", "bool"),
+    ),
+    (
+        "upsample-1d",
+        lambda c: c.reshape(["_", 16, 2]).upsample(2),
+        lambda d: d.reshape(2, 16, 2).repeat(2, axis=1),
+        ("int32", "int64", "uint8", "bool"),
+    ),
+    (
+        "upsample-3d",
+        lambda c: c.expand_dims(1).upsample(2),
+        lambda d: d[:, None].repeat(2, axis=1).repeat(2, axis=2).repeat(2, axis=3),
+        ("int32", "int64", "uint8", "bool"),
+    ),
+    ("relu", lambda c: c.relu(), lambda d: np.maximum(d, 0), ("int32", "int64", "uint8")),
+    ("relu6", lambda c: c.relu6(), lambda d: np.clip(d, 0, 6), ("int32", "int64", "uint8")),
+    (
+        "apply",
+        lambda c: c.apply(lambda t: t[:, :2]),
+        lambda d: d[:, :2],
+        ("int32", "int64", "uint8", "bool"),
+    ),
+]
+
+FLOAT_ONLY: list[tuple[str, str, Step]] = [
+    ("sigmoid", "sigmoid", lambda c: c.sigmoid()),
+    ("tanh", "tanh", lambda c: c.tanh()),
+    ("softplus", "softplus", lambda c: c.softplus()),
+    ("softsign", "softsign", lambda c: c.softsign()),
+    ("elu", "elu", lambda c: c.elu()),
+    ("selu", "selu", lambda c: c.selu()),
+    ("gelu", "gelu", lambda c: c.gelu()),
+    ("swish", "swish", lambda c: c.swish()),
+    ("leaky_relu", "leaky_relu", lambda c: c.leaky_relu()),
+    ("softmax_activation", "softmax_activation", lambda c: c.softmax_activation()),
+    ("average_pool", "average_pool", lambda c: c.average_pool(2)),
+    ("global_average_pool", "global_average_pool", lambda c: c.global_average_pool()),
+    ("upsample-bilinear", "upsample", lambda c: c.upsample(2, interpolation="bilinear")),
+    ("upsample-bicubic", "upsample", lambda c: c.upsample(2, interpolation="bicubic")),
+    ("dropout", "dropout", lambda c: c.dropout(rate=0.5)),
+    ("max_pool-3d", "max_pool", lambda c: c.expand_dims(1).max_pool(1)),
+]
+
+
+def _keeping_cases() -> list[Any]:
+    return [
+        pytest.param(dtype, step, reference, id=f"{step_id}-{dtype}")
+        for step_id, step, reference, dtypes in KEEPING
+        for dtype in dtypes
+    ]
+
+
+def _refused_cases() -> list[Any]:
+    cases = [
+        pytest.param(dtype, method, step, "floating-point", id=f"{step_id}-{dtype}")
+        for step_id, method, step in FLOAT_ONLY
+        for dtype in ("int32", "int64", "uint8", "bool")
+    ]
+    for step_id, step, _, dtypes in KEEPING:
+        if "bool" not in dtypes:
+            method = step_id.split("-")[0]
+            cases.append(pytest.param("bool", method, step, "numeric", id=f"{step_id}-bool"))
+    return cases
+
+
+@pytest.mark.parametrize(("dtype", "step", "reference"), _keeping_cases())
+def test_value_steps_compute_and_report_the_int_dtype(
+    dtype: str, step: Step, reference: Reference
+) -> None:
+    """Max pools, nearest upsampling, relu/relu6 and an ``apply`` that keeps ints: the chain's
+    dtype, the layer's compute dtype, the model's output and the eager value agree."""
+    data = _spatial(dtype)
+    expected = reference(data)
+    chain = step(cn.input(SPATIAL, dtype=dtype))
+    assert chain.dtype == dtype
+    assert chain.layer.compute_dtype == dtype
+    model = cn.model(chain)
+    assert model.outputs[0].dtype == dtype
+    for out in (model(data), model.predict(data, verbose=0)):
+        assert _std(out.dtype) == dtype
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(out), expected)
+    eager = step(cn.wrap(data))
+    assert eager.dtype == dtype and _std(eager.numpy().dtype) == dtype
+    np.testing.assert_array_equal(eager.numpy(), expected)
+
+
+@pytest.mark.parametrize(("dtype", "method", "step", "needs"), _refused_cases())
+def test_steps_that_cannot_compute_the_dtype_refuse_it_at_build_time(
+    dtype: str, method: str, step: Step, needs: str
+) -> None:
+    """Float-only steps (and bool for max_pool/relu/relu6) are refused when the step is
+    built, in the same words on a symbolic and an eager chain."""
+    texts = []
+    for start in (cn.input(SPATIAL, dtype=dtype), cn.wrap(_spatial(dtype))):
+        with pytest.raises(cn.ChainError) as caught:
+            step(start)
+        texts.append(str(caught.value))
+    symbolic, eager = texts
+    assert symbolic == eager, texts
+    assert symbolic.startswith(f"{method}() at layer {method!r}: needs a {needs} input"), symbolic
+    assert f"got {dtype} from" in symbolic and ".cast('float32')" in symbolic, symbolic
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        lambda c: c.max_pool(2),
+        lambda c: c.global_max_pool(),
+        lambda c: c.upsample(2),
+        lambda c: c.upsample(2, interpolation="bilinear"),
+        lambda c: c.relu(),
+        lambda c: c.sigmoid(),
+        lambda c: c.average_pool(2),
+        lambda c: c.dropout(rate=0.5),
+        lambda c: c.apply(lambda t: t * 2),
+    ],
+    ids=[
+        "max_pool",
+        "global_max_pool",
+        "upsample",
+        "bilinear",
+        "relu",
+        "sigmoid",
+        "average",
+        "dropout",
+        "apply",
+    ],
+)
+def test_float_steps_keep_the_policy(step: Step) -> None:
+    """A guard (passed before the change too): on float32 and float16 inputs the layers
+    follow the dtype policy (float32), as every Keras layer's autocast does."""
+    for dtype in ("float32", "float16"):
+        chain = step(cn.input(SPATIAL, dtype=dtype))
+        assert chain.dtype == "float32" and chain.layer.compute_dtype == "float32", dtype
+        out = cn.model(chain)(_spatial("float32").astype(dtype))
+        assert _std(out.dtype) == "float32"
+
+
+def test_apply_reports_what_tracing_gives_on_int_input() -> None:
+    """On an int input ``apply`` takes the dtype ``fn`` computes: a cast to float64 is
+    float64 (Keras reported float32), and the model saves and loads with it."""
+    chain = cn.input(SPATIAL, dtype="int32").apply(_as_float64)
+    assert chain.dtype == "float64"
+    out = cn.model(chain)(_spatial("int32"))
+    assert _std(out.dtype) == "float64"
+    eager = cn.wrap(_spatial("int32")).apply(_as_float64)
+    assert eager.dtype == "float64"
+
+
+def test_int_steps_save_and_load_with_their_dtypes(tmp_path: Path) -> None:
+    x = cn.input(SPATIAL, dtype="int32", name="ids")
+    outputs = [x.max_pool(2), x.global_max_pool(), x.upsample(2), x.relu(), x.relu6()]
+    model = cn.model(outputs)
+    path = tmp_path / "steps.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    assert [o.dtype for o in loaded.outputs] == ["int32"] * len(outputs)
+    data = _spatial("int32")
+    for got, want in zip(loaded.predict(data, verbose=0), model.predict(data, verbose=0)):
+        assert _std(got.dtype) == "int32"
+        np.testing.assert_array_equal(got, want)

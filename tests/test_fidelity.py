@@ -296,3 +296,80 @@ def test_tf_slim_argument_order_is_explained() -> None:
 def test_tensorflow_functions_keras_knows_still_apply() -> None:
     y = cn.input((4,)).apply(tf.nn.relu6)
     assert y.shape == (None, 4)
+
+
+# ------------------------------------------------------------------ review follow-ups
+class _Constant(keras.initializers.Initializer):
+    """An initializer of the user's with no get_config: copying it would lose its value."""
+
+    def __init__(self, value: float = 0.5) -> None:
+        self.value = value
+
+    def __call__(self, shape: Any, dtype: Any = None) -> Any:
+        return keras.ops.full(shape, self.value, dtype=dtype)
+
+
+def test_an_initializer_of_the_users_own_class_is_used_as_given() -> None:
+    y = cn.input((4,)).fully_connected(3, kernel_initializer=_Constant(7.0))
+    np.testing.assert_array_equal(y.get_weights()["kernel"], np.full((4, 3), 7.0))
+
+
+def test_a_seed_generator_initializer_still_advances_between_layers() -> None:
+    init = keras.initializers.RandomNormal(seed=keras.random.SeedGenerator(42))
+    y = cn.input((4,)).fully_connected(4, kernel_initializer=init)
+    first, second = _kernels(y.fully_connected(4, kernel_initializer=init))
+    assert not np.array_equal(first, second)
+
+
+def test_a_scope_stride_reaches_convolutions_and_pools() -> None:
+    x = cn.input((8, 8, 3))
+    with cn.defaults(stride=2):
+        conv, pool = x.conv2d(3, 4), x.max_pool(2)
+        explicit = x.max_pool(2, 1)
+    assert conv.shape == (None, 4, 4, 4) and pool.layer.strides == (2, 2)
+    assert explicit.layer.strides == (1, 1)  # an explicit stride wins
+    with cn.defaults(max_pool={"stride": 2}):
+        assert x.max_pool(2).layer.strides == (2, 2)
+
+
+def test_an_explicit_regularizer_wins_over_a_scope_l2loss() -> None:
+    x = cn.input((4,))
+    with cn.defaults(l2loss=0.01):
+        none = x.fully_connected(3, kernel_regularizer=None)
+        l1 = x.fully_connected(3, kernel_regularizer="l1")
+        scoped = x.fully_connected(3)
+    assert none.layer.kernel_regularizer is None
+    assert isinstance(l1.layer.kernel_regularizer, keras.regularizers.L1)
+    assert isinstance(scoped.layer.kernel_regularizer, keras.regularizers.L2)
+    with cn.defaults(kernel_regularizer="l1"):
+        both = x.fully_connected(3, l2loss=0.5)
+    assert isinstance(both.layer.kernel_regularizer, keras.regularizers.L2)
+
+
+def test_a_method_may_not_take_the_name_of_a_defaults_key() -> None:
+    def scale(chain: cn.Chain, s: float = 2.0) -> Any:
+        return keras.layers.Rescaling(s)
+
+    text = _error(lambda: cn.register(scale))
+    assert "'scale' is a defaults key" in text
+    with cn.defaults(scale=False):  # still the batch-norm key
+        assert not cn.input((4,)).batch_normalize().layer.scale
+
+
+@pytest.mark.parametrize(("shape", "kernel", "depth"), [((2, 2, 8), 3, 1), ((4, 4, 2), 7, 3)])
+def test_a_same_kernel_larger_than_a_small_map_still_builds(
+    shape: tuple[int, ...], kernel: int, depth: int
+) -> None:
+    reference = keras.layers.Conv2D(depth, kernel, padding="same")
+    expected = tuple(reference(keras.Input(shape)).shape)
+    assert cn.input(shape).conv2d(kernel, depth).shape == expected
+
+
+def test_an_inner_scope_spelling_replaces_an_outer_one() -> None:
+    with cn.defaults(keep_prob=0.5):
+        with cn.defaults(dropout={"rate": 0.3}):
+            assert cn.input((4,)).dropout().layer.rate == pytest.approx(0.3)
+        with cn.defaults(rate=0.1):
+            assert cn.input((4,)).dropout().layer.rate == pytest.approx(0.1)
+    with cn.defaults(strides=1, max_pool={"stride": 2}):
+        assert cn.input((8, 8, 3)).max_pool(2).layer.strides == (2, 2)

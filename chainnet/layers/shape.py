@@ -87,6 +87,17 @@ def resolve_reshape(spec: Sequence[SpecItem], shape: Shape) -> Shape:
     rest_in = [d for i, d in enumerate(shape) if not (i < len(spec) and spec[i] == SAME)]
     fixed = [d for d, s in zip(out, spec) if s not in (SAME, REST, -1)]
     if None in rest_in:
+        known = [d for i, d in enumerate(rest_in) if d is not None or i > 0]
+        if shape and shape[0] is None and spec and spec[0] != SAME and None not in known:
+            # only the batch size is unknown: every batch size must fit, not just some
+            per_example = math.prod(d for d in known if d is not None)
+            denominator = math.prod(d for d in fixed if d is not None)
+            fits = per_example % denominator == 0 if free else denominator % per_example == 0
+            if not fits:
+                raise ValueError(
+                    f"cannot reshape {shape} to {list(spec)}: the {per_example} elements of "
+                    f"each example do not fit blocks of {denominator} for every batch size"
+                )
         return tuple(out)
     total = math.prod(d for d in rest_in if d is not None)
     denominator = math.prod(d for d in fixed if d is not None)

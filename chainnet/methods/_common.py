@@ -9,14 +9,23 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Union
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from chainnet._arguments import check_bool_or_dict, check_non_negative
+from chainnet._arguments import (
+    check_axis,
+    check_bool,
+    check_bool_or_dict,
+    check_non_negative,
+    check_number,
+    check_rate,
+)
 from chainnet._defaults import current_defaults
 from chainnet._specs import METHODS
 
 __all__ = [
     "BATCH_NORM_DEFAULTS",
+    "BATCH_NORM_KEYS",
     "CONV_DEFAULTS",
     "DENSE_DEFAULTS",
     "ActivationLike",
@@ -91,14 +100,68 @@ def keywords(arguments: Mapping[str, Any], *positional: str) -> dict[str, Any]:
     return {k: v for k, v in arguments.items() if k != "self" and k not in positional}
 
 
-def batch_norm_options(method: str, batch_normalize: BatchNormLike) -> dict[str, Any]:
+def _batch_norm_keys() -> tuple[str, ...]:
+    """The options ``keras.layers.BatchNormalization`` takes, but ``name`` (chainnet names it)."""
+    parameters = inspect.signature(keras.layers.BatchNormalization.__init__).parameters
+    return tuple(
+        key
+        for key, parameter in parameters.items()
+        if key not in ("self", "name") and parameter.kind is not parameter.VAR_KEYWORD
+    )
+
+
+BATCH_NORM_KEYS = _batch_norm_keys()
+"""The keys a ``batch_normalize={...}`` dict may hold."""
+
+
+def batch_norm_options(
+    method: str, batch_normalize: BatchNormLike, rank: int | None = None
+) -> dict[str, Any]:
     """The options of the batch norm a step adds: the batch-norm keys of the defaults scope in
-    force (``epsilon=``, ``momentum=``, ...), then the step's own dict (it wins)."""
+    force (``epsilon=``, ``momentum=``, ...), then the step's own dict (it wins).
+
+    Every option is checked here, before any layer is made: the dict's keys (those of
+    ``keras.layers.BatchNormalization`` but ``name``), ``epsilon > 0``, ``momentum`` in
+    [0, 1), ``center``/``scale`` bools, and ``axis``, a non-batch axis of an output of
+    ``rank`` (when known).
+    """
     check_bool_or_dict(method, "batch_normalize", batch_normalize)
     scoped = current_defaults().for_method("batch_normalize")
     options = {key: scoped[key] for key in BATCH_NORM_DEFAULTS if key in scoped}
+    where = {key: f"{key} (from the defaults scope)" for key in options}
     if isinstance(batch_normalize, Mapping):
+        for key in batch_normalize:
+            if key == "name":
+                raise ValueError(
+                    f"{method}(batch_normalize): 'name' cannot be set, the batch norm is "
+                    "named '<step>_bn'"
+                )
+            if key not in BATCH_NORM_KEYS:
+                raise ValueError(
+                    f"{method}(batch_normalize): unknown option {key!r}; expected one of "
+                    f"{sorted(BATCH_NORM_KEYS)}"
+                )
         options.update(batch_normalize)
+        where.update({key: f"batch_normalize[{key!r}]" for key in batch_normalize})
+    if "epsilon" in options:
+        epsilon = check_number(method, where["epsilon"], options["epsilon"])
+        if epsilon <= 0:
+            raise ValueError(
+                f"{method}({where['epsilon']}): expected a number > 0, got {options['epsilon']!r}"
+            )
+    if "momentum" in options:
+        check_rate(method, where["momentum"], options["momentum"])
+    for key in ("center", "scale"):
+        if key in options:
+            check_bool(method, where[key], options[key])
+    if "axis" in options and rank is not None:
+        axis = check_axis(method, where["axis"], options["axis"], rank)
+        if axis % rank == 0:
+            raise ValueError(
+                f"{method}({where['axis']}): axis {axis} is the batch axis; batch "
+                "normalization needs a features axis (-1: the last)"
+            )
+        options["axis"] = axis
     return options
 
 
@@ -108,6 +171,7 @@ def kernel_layers(
     *positional: Any,
     options: Mapping[str, Any],
     kernels: Sequence[str] = ("kernel",),
+    rank: int | None = None,
 ) -> list[keras.layers.Layer]:
     """The layers of a step around a layer with kernels (``Dense``, ``Conv2D``, ...).
 
@@ -121,6 +185,9 @@ def kernel_layers(
       builds the layer without activation, then batch normalization named ``<name>_bn``,
       then the activation named ``<name>_activation``. ``use_bias=None`` (the default)
       means a bias without batch normalization and none with it; ``use_bias=True`` keeps it.
+
+    ``rank`` is the rank of the step's output, for checking a batch norm's ``axis``; a
+    convolution's is known from its layer.
     """
     rest = dict(options)
     batch_normalize = check_bool_or_dict(
@@ -131,13 +198,19 @@ def kernel_layers(
         key = f"{kernel}_regularizer"
         rest[key] = kernel_regularizer_for(method, l2loss, rest.get(key))
     use_bias = rest.pop("use_bias", None)
+    if use_bias is not None:
+        use_bias = check_bool(method, "use_bias", use_bias)
     if not batch_normalize:
         return [layer_class(*positional, **rest, use_bias=True if use_bias is None else use_bias)]
     name, activation = rest["name"], rest.pop("activation")
+    with_bias = False if use_bias is None else use_bias
+    kernel_layer = layer_class(*positional, **rest, use_bias=with_bias)
+    if rank is None and isinstance(getattr(kernel_layer, "rank", None), int):
+        rank = kernel_layer.rank + 2  # a convolution: batch, its spatial axes, channels
     layers = [
-        layer_class(*positional, **rest, use_bias=False if use_bias is None else use_bias),
+        kernel_layer,
         keras.layers.BatchNormalization(
-            name=f"{name}_bn", **batch_norm_options(method, batch_normalize)
+            name=f"{name}_bn", **batch_norm_options(method, batch_normalize, rank)
         ),
     ]
     if activation is not None:
@@ -146,47 +219,79 @@ def kernel_layers(
 
 
 def _captured_weights(fn: Any) -> list[str]:
-    """Layers and variables ``fn`` reaches (its closure, the globals it names, its defaults,
-    the object of a bound method, a partial's arguments): a ``Lambda`` would not track them."""
+    """Layers and variables ``fn`` reaches: its closure, the globals it names, its defaults,
+    the object of a bound method, a partial's arguments, and from those, the attributes of
+    objects and the functions they call (a few levels deep): a ``Lambda`` would not track
+    their weights."""
     found: list[str] = []
+    seen: set[int] = set()
 
-    def look(value: Any, label: str, depth: int = 0) -> None:
-        if isinstance(value, (keras.layers.Layer, keras.Variable)) or (
-            tf.is_tensor(value) and isinstance(value, tf.Variable)
-        ):
+    def look(value: Any, label: str, depth: int) -> None:
+        if depth > 4 or id(value) in seen or inspect.ismodule(value) or isinstance(value, type):
+            return
+        seen.add(id(value))
+        if isinstance(value, (keras.layers.Layer, keras.Variable, tf.Variable, tf.Module)):
             found.append(f"{label} ({type(value).__name__} {getattr(value, 'name', '')!r})")
-        elif depth < 2 and isinstance(value, (list, tuple, set)):
+        elif isinstance(value, (list, tuple, set, frozenset)):
             for item in value:
                 look(item, label, depth + 1)
-        elif depth < 2 and isinstance(value, Mapping):
+        elif isinstance(value, Mapping):
             for item in value.values():
                 look(item, label, depth + 1)
+        elif callable(value):
+            look_into_function(value, label, depth + 1)
+        elif hasattr(value, "__dict__") and not isinstance(value, (np.ndarray, np.generic)):
+            for name, item in vars(value).items():
+                look(item, f"{label}.{name}", depth + 1)
 
-    target = fn
-    if isinstance(target, functools.partial):
-        look(target.args, "a partial argument")
-        look(target.keywords, "a partial argument")
-        target = target.func
-    look(getattr(target, "__self__", None), "the object of the bound method")
-    code_owner = getattr(target, "__func__", target)
-    if inspect.isfunction(code_owner):
+    def look_into_function(target: Any, label: str, depth: int) -> None:
+        if isinstance(target, functools.partial):
+            look(target.args, label, depth)
+            look(target.keywords, label, depth)
+            target = target.func
+        owner = getattr(target, "__self__", None)
+        if owner is not None:
+            look(owner, label, depth)
+        code_owner = getattr(target, "__func__", target)
+        if not inspect.isfunction(code_owner) or _is_library(code_owner):
+            return
         try:
             variables = inspect.getclosurevars(code_owner)
         except (TypeError, ValueError):  # pragma: no cover - exotic callables
-            return found
-        for label, value in {**variables.nonlocals, **variables.globals}.items():
-            look(value, label)
-        look(code_owner.__defaults__ or (), "a default argument")
-        look(code_owner.__kwdefaults__ or {}, "a default argument")
+            return
+        for name, item in {**variables.nonlocals, **variables.globals}.items():
+            look(item, name, depth)
+        look(code_owner.__defaults__ or (), f"{label}'s defaults", depth)
+        look(code_owner.__kwdefaults__ or {}, f"{label}'s defaults", depth)
+
+    look_into_function(fn, getattr(fn, "__name__", "fn"), 0)
     return found
+
+
+def _is_library(function: Any) -> bool:
+    """A function of Keras, TensorFlow or NumPy (not the user's: nothing of theirs to find)."""
+    module = str(getattr(function, "__module__", "") or "")
+    return module.split(".")[0] in ("keras", "tensorflow", "numpy", "tf_keras")
+
+
+def _lambda_globals(fn: Any) -> list[str]:
+    """The global names a lambda uses: ``Lambda.from_config`` loads its code without globals,
+    so a saved lambda that names ``tf``, ``keras.ops`` or a module constant never loads."""
+    if getattr(fn, "__name__", "") != "<lambda>" or not inspect.isfunction(fn):
+        return []
+    try:
+        return sorted(inspect.getclosurevars(fn).globals)
+    except (TypeError, ValueError):  # pragma: no cover
+        return []
 
 
 def _loads_back(fn: Any) -> bool:
     """Whether a ``Lambda`` of ``fn`` saved to ``.keras`` loads with the same function: a
-    lambda (saved as bytecode, ``safe_mode=False``), a registered function, a Keras function,
-    or a TensorFlow function that Keras resolves to its own of the same name."""
+    lambda that names no globals (saved as bytecode, ``safe_mode=False``), a registered
+    function, a Keras function, or a TensorFlow function that Keras resolves to its own of
+    the same name."""
     if getattr(fn, "__name__", "") == "<lambda>":
-        return True
+        return not _lambda_globals(fn)
     try:
         back = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(fn))
     except (TypeError, ValueError, AttributeError):
@@ -211,6 +316,14 @@ def check_function(method: str, argument: str, fn: Any) -> None:
             "Lambda step would neither train nor save. Apply the layer as a step instead: "
             "chain.apply_layer(layer) (several inputs: join(how=layer)), or register a "
             "method with cn.register."
+        )
+    names = _lambda_globals(fn)
+    if names:
+        raise TypeError(
+            f"{method}({argument}): the lambda uses the global name(s) {names}, which Keras "
+            "cannot restore when the model is loaded (a saved lambda keeps its code, not its "
+            "module). Register a function, @keras.saving.register_keras_serializable(), or "
+            "use only the tensor's own methods and operators in the lambda."
         )
     if not _loads_back(fn):
         label = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', fn)}"

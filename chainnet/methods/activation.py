@@ -1,4 +1,11 @@
-"""Activations, each its own named layer: ``relu`` ... ``softmax_activation``, ``activation``."""
+"""Activations, each its own named layer: ``relu`` ... ``softmax_activation``, ``activation``.
+
+Dtypes are true (issue 9): ``relu`` and ``relu6`` compute in an int input's dtype (int32 stays
+int32, as ``tf.nn.relu`` computes it) and refuse bool; every other activation here needs a
+floating-point input (TensorFlow has no int kernel for it, or ``tanh``/``leaky_relu`` would
+give floats a layer reports as int), refused at build time with a ``.cast('float32')`` hint,
+the same way on symbolic and eager chains. ``activation(fn)`` runs what it is given.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,38 @@ from typing import Any
 import keras
 
 from chainnet._arguments import check_axis, check_number
-from chainnet._registry import chain_method
+from chainnet._errors import ChainError
+from chainnet._registry import _check_float_input, chain_method
+from chainnet.layers.shape import step_dtype
 from chainnet.methods._common import ActivationLike
 
-__all__ = ["ActivationMethods"]
+__all__ = ["ActivationMethods", "int_dtype", "refuse_bool_input", "refuse_non_float_input"]
+
+
+def int_dtype(chain: Any) -> str | None:
+    """``dtype=`` for a layer that computes in an int input's own dtype (``max(x, 0)``, a max
+    pool, nearest upsampling): the input's dtype when it is not a float, so the layer reports
+    the dtype it computes (Keras' default reported float32 and returned int32). ``None`` for a
+    float input: the layer follows the dtype policy (autocast), as every Keras layer does."""
+    dtype = chain.dtype
+    return None if keras.backend.is_float_dtype(dtype) else step_dtype(dtype)
+
+
+def refuse_non_float_input(chain: Any, method: str, name: str | None) -> None:
+    """The registry's ``float_input=True`` check, from a method's body: for a step that needs
+    floats only with some arguments (``upsample(interpolation="bilinear")``). ``name`` is the
+    step's final name there (a method body gets it filled in)."""
+    _check_float_input(chain, method, str(name))
+
+
+def refuse_bool_input(chain: Any, method: str, name: str | None, reason: str) -> None:
+    """Refuses a bool input at build time (symbolic or eager alike) for a step TensorFlow
+    computes on numbers only."""
+    if chain.dtype == "bool":
+        raise ChainError(
+            f"{method}() at layer {name!r}: needs a numeric input, got bool from "
+            f"{chain.name!r} ({reason}); cast it first: .cast('int32') or .cast('float32')."
+        )
 
 
 class ActivationMethods:
@@ -51,7 +86,8 @@ class ActivationMethods:
             >>> cn.input((4,)).relu().shape
             (None, 4)
         """
-        return keras.layers.Activation("relu", name=name)
+        refuse_bool_input(self, "relu", name, "TensorFlow has no bool kernel for it")
+        return keras.layers.Activation("relu", dtype=int_dtype(self), name=name)
 
     @chain_method()
     def relu6(self, *, name: str | None = None) -> Any:
@@ -62,9 +98,10 @@ class ActivationMethods:
             >>> cn.input((4,)).relu6().shape
             (None, 4)
         """
-        return keras.layers.Activation("relu6", name=name)
+        refuse_bool_input(self, "relu6", name, "TensorFlow has no bool kernel for it")
+        return keras.layers.Activation("relu6", dtype=int_dtype(self), name=name)
 
-    @chain_method()
+    @chain_method(float_input=True)
     def sigmoid(self, *, name: str | None = None) -> Any:
         """``1 / (1 + exp(-x))``.
 
@@ -75,7 +112,7 @@ class ActivationMethods:
         """
         return keras.layers.Activation("sigmoid", name=name)
 
-    @chain_method()
+    @chain_method(float_input=True)
     def tanh(self, *, name: str | None = None) -> Any:
         """Hyperbolic tangent.
 
@@ -86,7 +123,7 @@ class ActivationMethods:
         """
         return keras.layers.Activation("tanh", name=name)
 
-    @chain_method()
+    @chain_method(float_input=True)
     def softplus(self, *, name: str | None = None) -> Any:
         """``log(1 + exp(x))``.
 
@@ -97,7 +134,7 @@ class ActivationMethods:
         """
         return keras.layers.Activation("softplus", name=name)
 
-    @chain_method()
+    @chain_method(float_input=True)
     def softsign(self, *, name: str | None = None) -> Any:
         """``x / (1 + |x|)``.
 
@@ -108,7 +145,7 @@ class ActivationMethods:
         """
         return keras.layers.Activation("softsign", name=name)
 
-    @chain_method()
+    @chain_method(float_input=True)
     def elu(self, *, alpha: float = 1.0, name: str | None = None) -> Any:
         """Exponential linear unit (``keras.layers.ELU``).
 
@@ -119,7 +156,7 @@ class ActivationMethods:
         """
         return keras.layers.ELU(alpha=check_number("elu", "alpha", alpha), name=name)
 
-    @chain_method()
+    @chain_method(float_input=True)
     def selu(self, *, name: str | None = None) -> Any:
         """Scaled exponential linear unit.
 
@@ -130,7 +167,7 @@ class ActivationMethods:
         """
         return keras.layers.Activation("selu", name=name)
 
-    @chain_method()
+    @chain_method(float_input=True)
     def gelu(self, *, name: str | None = None) -> Any:
         """Gaussian error linear unit (exact form).
 
@@ -141,7 +178,7 @@ class ActivationMethods:
         """
         return keras.layers.Activation("gelu", name=name)
 
-    @chain_method()
+    @chain_method(float_input=True)
     def swish(self, *, name: str | None = None) -> Any:
         """``x * sigmoid(x)`` (also called SiLU).
 
@@ -152,7 +189,7 @@ class ActivationMethods:
         """
         return keras.layers.Activation("swish", name=name)
 
-    @chain_method()
+    @chain_method(float_input=True)
     def leaky_relu(self, *, alpha: float = 0.2, name: str | None = None) -> Any:
         """``x`` if positive else ``alpha * x`` (``tf.nn.leaky_relu``'s default 0.2).
 
@@ -164,7 +201,7 @@ class ActivationMethods:
         alpha = check_number("leaky_relu", "alpha", alpha)
         return keras.layers.LeakyReLU(negative_slope=alpha, name=name)
 
-    @chain_method()
+    @chain_method(float_input=True)
     def softmax_activation(self, *, axis: int = -1, name: str | None = None) -> Any:
         """Softmax over ``axis`` (see ``softmax_classifier`` for a head with a loss).
 

@@ -29,6 +29,7 @@ __all__ = ["ConvMethods"]
 
 _HINT_2D = "conv2d expects (batch, height, width, channels); use .expand_dims(-1) for one channel."
 _PADDINGS = ("same", "valid")
+_LARGEST_USUAL_KERNEL = 7  # kernels are rarely larger; filter counts rarely smaller than 8
 
 
 def _kernel_names(*kernels: str) -> tuple[str, ...]:
@@ -69,11 +70,15 @@ def _check_conv(
     dims = chain.shape[1:-1]
     too_large = any(d is not None and k > d for k, d in zip(sizes, dims))
     # TF-Slim's order by mistake (conv2d(32, 5): 5 filters of 32x32) shows as a kernel larger
-    # than the image that would fit swapped; a "same" kernel may exceed a small map otherwise
-    swapped_fits = depth_argument == "depth" and all(
-        d is None or (depth <= d < max(sizes)) for d in dims
+    # than the image, of a filter count's size (8 or more), that would fit swapped; a "same"
+    # kernel may exceed a small map otherwise (3x3 on 2x2)
+    swapped_fits = (
+        depth_argument == "depth"
+        and max(sizes) >= _LARGEST_USUAL_KERNEL + 1
+        and all(d is None or depth <= d for d in dims)
     )
-    if too_large and method != "deconv2d" and (options.get("padding") == "valid" or swapped_fits):
+    valid = options.get("padding") == "valid"
+    if too_large and method != "deconv2d" and (valid or swapped_fits):
         hint = (
             f" chainnet takes PrettyTensor's order, {method}(kernel, {depth_argument}): did you "
             f"mean {method}({depth!r}, {kernel!r})?"

@@ -6,7 +6,7 @@ from typing import Any
 
 import keras
 
-from chainnet._arguments import check_positive_int
+from chainnet._arguments import check_bool, check_positive_int
 from chainnet._registry import chain_method
 from chainnet._shapes import MAX_RANK
 from chainnet.methods._common import (
@@ -76,7 +76,11 @@ class DenseMethods:
         """
         size = check_positive_int("fully_connected", "size", size)
         return kernel_layers(
-            "fully_connected", keras.layers.Dense, size, options=keywords(locals(), "size")
+            "fully_connected",
+            keras.layers.Dense,
+            size,
+            options=keywords(locals(), "size"),
+            rank=len(self.shape),  # type: ignore[attr-defined]
         )
 
     @chain_method(defaults=("embeddings_initializer", "embeddings_regularizer"))
@@ -105,8 +109,9 @@ class DenseMethods:
             >>> cn.input((12,), dtype="int32").embedding_lookup(100, 8).shape
             (None, 12, 8)
         """
-        check_positive_int("embedding_lookup", "vocabulary_size", vocabulary_size)
-        check_positive_int("embedding_lookup", "embedding_dim", embedding_dim)
+        vocabulary_size = check_positive_int("embedding_lookup", "vocabulary_size", vocabulary_size)
+        embedding_dim = check_positive_int("embedding_lookup", "embedding_dim", embedding_dim)
+        mask_zero = check_bool("embedding_lookup", "mask_zero", mask_zero)
         return keras.layers.Embedding(
             vocabulary_size,
             embedding_dim,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
+import tensorflow as tf
 
 from chainnet._chainbase import Lowering
 from chainnet._journal import rename_layer
@@ -58,9 +59,10 @@ class GenericMethods:
         arguments by value, so ``fn`` must be one a saved model can find again: a function
         registered with ``keras.saving.register_keras_serializable`` (loads with the default
         ``safe_mode=True``), a Keras or TensorFlow function Keras knows by name
-        (``tf.nn.relu6``), or a ``lambda`` (saved as bytecode; loads with
+        (``tf.nn.relu6``), or a ``lambda`` that names no globals, only its arguments and
+        their methods and operators (saved as bytecode, without its module; loads with
         ``safe_mode=False``). Any other function is refused here rather than saved as a model
-        that never loads. A function that uses layers or variables is refused too (a
+        that never loads: register it (raw TensorFlow or ``keras.ops`` code goes there). A function that uses layers or variables is refused too (a
         ``Lambda`` would not train them): apply those with ``apply_layer``.
 
         Args:
@@ -73,12 +75,40 @@ class GenericMethods:
             >>> import tensorflow as tf, chainnet as cn
             >>> cn.input((4,)).apply(tf.nn.relu6).shape
             (None, 4)
-            >>> cn.input((6,)).apply(lambda t: tf.reshape(t, (-1, 2, 3))).shape
-            (None, 2, 3)
+            >>> cn.input((6,)).apply(lambda t: t * 2.0 + 1.0).shape  # operators only: it loads
+            (None, 6)
+            >>> cn.input((6,)).apply(lambda t: tf.reshape(t, (-1, 2, 3)))  # names `tf`
+            Traceback (most recent call last):
+            ...
+            chainnet.ChainTypeError: apply() at layer 'apply' ...: the lambda uses the global name(s) ['tf'], ...
+
+        On an int or bool input the step reports the dtype ``fn`` computes (found by tracing
+        it): ``apply(lambda t: t * 2)`` on int32 is int32. On a float input it reports the
+        dtype policy's compute dtype, as Keras does for any ``Lambda``: a ``fn`` that turns
+        floats into ints (``tf.argmax``) is reported as float32; follow it with
+        ``.cast('int64')`` if a later step needs the true dtype.
         """
         check_function("apply", "fn", fn)
-        arguments = _as_keyword_arguments(fn, args)
-        return keras.layers.Lambda(fn, arguments={**arguments, **kwargs}, name=name)
+        arguments = {**_as_keyword_arguments(fn, args), **kwargs}
+        # Dtypes are true (issue 9): Keras reports a Lambda's output in its compute dtype
+        # (float32), whatever fn returns. On an int or bool input the layer takes the dtype
+        # tracing fn gives (ints stay ints, a cast to float64 is float64): no float input is
+        # there for that policy to cast. On a float input it keeps the policy, which casts
+        # the input as every Keras layer does (an int policy would cast floats to ints).
+        dtype = None
+        if not keras.backend.is_float_dtype(self.dtype):  # type: ignore[attr-defined]
+            spec = tf.TensorSpec(self.shape, self.dtype)  # type: ignore[attr-defined]
+            try:
+                traced = (
+                    tf.function(lambda x: fn(x, **arguments), autograph=False)
+                    .get_concrete_function(spec)
+                    .structured_outputs
+                )
+                if isinstance(traced, tf.Tensor):  # int8 is no dtype policy: left as it was
+                    dtype = keras.dtype_policies.get(traced.dtype.name).name
+            except Exception:  # noqa: BLE001 - the Lambda reports fn's own error when applied
+                dtype = None
+        return keras.layers.Lambda(fn, arguments=arguments, dtype=dtype, name=name)
 
     @chain_method(names_itself=True)
     def apply_layer(self, layer: keras.layers.Layer, *, name: str | None = None) -> Any:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 import keras
 
-from chainnet._arguments import check_positive_int
+from chainnet._arguments import check_bool, check_positive_int
 from chainnet._chainbase import ChainBase, Lowering
 from chainnet._journal import rename_layer
 from chainnet._operands import as_chains
@@ -89,6 +89,9 @@ class MergeMethods:
             >>> x.concat(-1, [x.conv2d(1, 5), x.conv2d(1, 6)]).shape
             (None, 8, 8, 14)
         """
+        rank = len(self.shape)  # type: ignore[attr-defined]
+        normalize_axis(concat_dim, rank, "concat", "concat_dim")
+        concat_dim = int(concat_dim)
         others = _operands(self, other_tensors, "concat", "other_tensors")
         chains = [cast(ChainBase, self), *others]
         _check("concat", chains, concat_dim)
@@ -124,6 +127,7 @@ class MergeMethods:
             >>> x.join([x.fully_connected(2)]).shape
             (None, 6)
         """
+        include_self = check_bool("join", "include_self", include_self)
         listed = _operands(self, others, "join", "others")
         chains = (cast(ChainBase, self), *listed) if include_self else listed
         if len(chains) < 2:
@@ -137,6 +141,9 @@ class MergeMethods:
                 raise ValueError(
                     f"how must be one of {sorted(JOINS)}, a layer or a function, got {how!r}"
                 )
+            if how == "concat":
+                normalize_axis(axis, len(chains[0].shape), "join", "axis")
+                axis = int(axis)
             _check(how, chains, axis)
             common = str(keras.backend.result_type(*(c.dtype for c in chains)))
             dtypes = ", ".join(f"{c.dtype} ({c.name!r})" for c in chains)
@@ -170,10 +177,13 @@ class MergeMethods:
             >>> x.stack([x.fully_connected(4)]).shape
             (None, 2, 4)
         """
+        rank = len(self.shape) + 1  # type: ignore[attr-defined]
+        if normalize_axis(axis, rank, "stack", "axis") == 0:  # the new axis, of the output
+            raise ValueError("stack(axis): axis 0 is the batch axis; stack along axis 1 or more")
         chains = (cast(ChainBase, self), *_operands(self, others, "stack", "others"))
         _check("stack", chains)
         dtype = step_dtype(*(c.dtype for c in chains))  # int32 stays int32
-        return Lowering((Stack(axis, dtype=dtype, name=name),), others=chains[1:])
+        return Lowering((Stack(int(axis), dtype=dtype, name=name),), others=chains[1:])
 
     @multi_chain_method(names_itself=True)
     def split(
@@ -189,9 +199,9 @@ class MergeMethods:
             ((None, 2), (None, 4), 'split.0')
         """
         shape: Shape = self.shape  # type: ignore[attr-defined]
-        ax = normalize_axis(split_dim, len(shape), "split")
+        ax = normalize_axis(split_dim, len(shape), "split", "split_dim")
         if ax == 0:
-            raise ValueError("split() cannot split the batch dimension (axis 0)")
+            raise ValueError("split(split_dim): cannot split the batch dimension (axis 0)")
         size = shape[ax]
         if isinstance(num_splits, (list, tuple)):
             for part in num_splits:
@@ -231,7 +241,7 @@ class MergeMethods:
             (3, (None, 5), 'unstack.2')
         """
         shape: Shape = self.shape  # type: ignore[attr-defined]
-        ax = normalize_axis(axis, len(shape), "unstack")
+        ax = normalize_axis(axis, len(shape), "unstack", "axis")
         if ax == 0 or shape[ax] is None:
             raise ValueError(
                 f"unstack() needs a known, non-batch axis; axis {axis} of shape {shape} is not"

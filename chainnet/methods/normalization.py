@@ -16,7 +16,12 @@ __all__ = ["NormalizationMethods"]
 def _check_normalization(
     chain: Any, method: str, axis: int, epsilon: float, center: bool, scale: bool
 ) -> None:
-    check_axis(method, "axis", axis, len(chain.shape))
+    rank = len(chain.shape)
+    if check_axis(method, "axis", axis, rank) % rank == 0:
+        raise ValueError(
+            f"{method}(axis): axis {axis} is the batch axis; normalize over a features axis "
+            "(-1: the last)"
+        )
     if check_number(method, "epsilon", epsilon) <= 0:
         raise ValueError(f"{method}(epsilon): expected a number > 0, got {epsilon!r}")
     check_bool(method, "center", center)
@@ -93,7 +98,9 @@ class NormalizationMethods:
             axis=axis, epsilon=epsilon, center=center, scale=scale, name=name
         )
 
-    @chain_method(exclusive=[("rate", "keep_prob")], defaults=("rate", "keep_prob"))
+    @chain_method(
+        exclusive=[("rate", "keep_prob")], defaults=("rate", "keep_prob"), float_input=True
+    )
     def dropout(
         self,
         positional: None = None,
@@ -111,6 +118,10 @@ class NormalizationMethods:
         ``keep_prob=`` the fraction kept (PrettyTensor, TF-Slim), ``rate = 1 - keep_prob``.
         A positional number is refused: PrettyTensor's ``dropout(0.7)`` keeps 70% where
         Keras' ``Dropout(0.7)`` drops 70%, so ported code must say which it means.
+
+        The input must be floating-point (kept units are scaled by ``1 / (1 - rate)``;
+        Keras fails on an int or bool input when training): an int or bool input is refused
+        at build time with a ``.cast('float32')`` hint.
 
         Args:
             positional: Refused (see above).

@@ -1,6 +1,13 @@
 """Pooling and resizing: ``max_pool``, ``average_pool``, the global pools, ``upsample``.
 
 Each picks the 1-D, 2-D or 3-D Keras layer from the input's rank.
+
+Dtypes are true (issue 9): ``max_pool`` (1-D and 2-D), ``global_max_pool`` and nearest
+``upsample`` only pick or repeat values, so they compute in an int input's dtype and report it
+(int32 stays int32); ``global_max_pool`` and nearest ``upsample`` take bool too. The averages,
+interpolating ``upsample`` and 3-D ``max_pool`` (TensorFlow has no int kernel for
+``MaxPool3D``) need a floating-point input: an int or bool one is refused at build time with a
+``.cast('float32')`` hint, the same way on symbolic and eager chains.
 """
 
 from __future__ import annotations
@@ -12,15 +19,17 @@ import keras
 from chainnet._arguments import check_bool, check_one_of, check_positive_ints
 from chainnet._registry import chain_method
 from chainnet.methods._common import IntOrTuple
+from chainnet.methods.activation import int_dtype, refuse_bool_input, refuse_non_float_input
 
 __all__ = ["PoolingMethods"]
 
 _SPATIAL_HINT = "Pooling expects (batch, steps, channels), (batch, h, w, c) or (batch, d, h, w, c)."
 
 
-_POOL_DEFAULTS = ("padding", "stride", "strides")
+_POOL_DEFAULTS = ("padding", "strides")
 """Pools take ``padding`` and the stride from scopes, as convolutions do (TF-Slim's
-``arg_scope([conv2d, max_pool2d], stride=1, padding="SAME")``)."""
+``arg_scope([conv2d, max_pool2d], stride=1, padding="SAME")``: a scope's ``stride`` is
+``strides``)."""
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5")
 
 
@@ -84,13 +93,17 @@ class PoolingMethods:
             self, (keras.layers.MaxPooling1D, keras.layers.MaxPooling2D, keras.layers.MaxPooling3D)
         )
         kernel, step, padding = _pool_arguments(self, "max_pool", kernel, stride, strides, padding)
-        return layer_class(kernel, strides=step, padding=padding, name=name)
+        if len(self.shape) == 5:  # type: ignore[attr-defined]
+            refuse_non_float_input(self, "max_pool", name)  # MaxPool3D: float kernels only
+        refuse_bool_input(self, "max_pool", name, "TensorFlow has no bool kernel for it")
+        return layer_class(kernel, strides=step, padding=padding, dtype=int_dtype(self), name=name)
 
     @chain_method(
         rank=(3, 4, 5),
         rank_hint=_SPATIAL_HINT,
         defaults=_POOL_DEFAULTS,
         exclusive=[("stride", "strides")],
+        float_input=True,
     )
     def average_pool(
         self,
@@ -128,7 +141,7 @@ class PoolingMethods:
         )
         return layer_class(kernel, strides=step, padding=padding, name=name)
 
-    @chain_method(rank=(3, 4, 5), rank_hint=_SPATIAL_HINT)
+    @chain_method(rank=(3, 4, 5), rank_hint=_SPATIAL_HINT, float_input=True)
     def global_average_pool(self, *, keepdims: bool = False, name: str | None = None) -> Any:
         """The mean over every spatial position: ``(batch, ..., c)`` to ``(batch, c)``.
 
@@ -174,7 +187,8 @@ class PoolingMethods:
                 keras.layers.GlobalMaxPooling3D,
             ),
         )
-        return layer_class(keepdims=check_bool("global_max_pool", "keepdims", keepdims), name=name)
+        keepdims = check_bool("global_max_pool", "keepdims", keepdims)
+        return layer_class(keepdims=keepdims, dtype=int_dtype(self), name=name)
 
     @chain_method(rank=(3, 4, 5), rank_hint=_SPATIAL_HINT, defaults=("interpolation",))
     def upsample(
@@ -184,8 +198,9 @@ class PoolingMethods:
 
         Args:
             size: The repeat factor: an int, or one per spatial axis.
-            interpolation: ``"nearest"``; on 2-D inputs also ``"bilinear"``, ``"bicubic"``,
-                ``"lanczos3"`` or ``"lanczos5"``.
+            interpolation: ``"nearest"`` (any dtype: ints and bools stay themselves); on 2-D
+                float inputs also ``"bilinear"``, ``"bicubic"``, ``"lanczos3"`` or
+                ``"lanczos5"``.
             name: The step's name.
 
         Examples:
@@ -196,10 +211,15 @@ class PoolingMethods:
         rank = len(self.shape)  # type: ignore[attr-defined]
         size = check_positive_ints("upsample", "size", size, rank - 2)
         interpolation = check_one_of("upsample", "interpolation", interpolation, _INTERPOLATIONS)
-        if rank == 4:
-            return keras.layers.UpSampling2D(size, interpolation=interpolation, name=name)
         if interpolation != "nearest":
-            raise ValueError(f"interpolation={interpolation!r} is only supported on 2-D inputs")
+            if rank != 4:
+                raise ValueError(f"interpolation={interpolation!r} is only supported on 2-D inputs")
+            refuse_non_float_input(self, "upsample", name)  # interpolated values are not ints
+        dtype = int_dtype(self)
+        if rank == 4:
+            return keras.layers.UpSampling2D(
+                size, interpolation=interpolation, dtype=dtype, name=name
+            )
         if rank == 3:
-            return keras.layers.UpSampling1D(size, name=name)
-        return keras.layers.UpSampling3D(size, name=name)
+            return keras.layers.UpSampling1D(size, dtype=dtype, name=name)
+        return keras.layers.UpSampling3D(size, dtype=dtype, name=name)

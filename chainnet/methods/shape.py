@@ -3,11 +3,12 @@ slicing with ``[]``, ``cast``, ``to_dense_one_hot``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import keras
 
+from chainnet._arguments import check_axis
 from chainnet._registry import chain_method
 from chainnet.layers.shape import (
     REST,
@@ -30,7 +31,11 @@ __all__ = ["ShapeMethods", "parse_reshape_spec"]
 
 def parse_reshape_spec(spec: str | Sequence[int | str]) -> list[int | str]:
     """PrettyTensor's spec: a list of ints, ``"_"`` and ``"*"``, or a string such as ``"_*"``
-    (one character per dimension: a digit, ``_`` or ``*``)."""
+    (one character per dimension: a digit, ``_`` or ``*``).
+
+    A bare int is refused: the spec includes the batch dimension, so it would be a rank-1
+    output (PrettyTensor and Keras' ``Reshape`` take a list too).
+    """
     if isinstance(spec, str):
         items: list[int | str] = []
         for char in spec:
@@ -40,15 +45,54 @@ def parse_reshape_spec(spec: str | Sequence[int | str]) -> list[int | str]:
                 items.append(int(char))
             else:
                 raise ValueError(
-                    f"a string spec holds one character per dimension: a digit 1-9, '_' or '*'; "
-                    f"got {char!r} in {spec!r}"
+                    "reshape(shape_spec): a string spec holds one character per dimension: a "
+                    f"digit 1-9, '_' or '*'; got {char!r} in {spec!r}"
                 )
         return items
+    if not isinstance(spec, Sequence):
+        raise TypeError(
+            "reshape(shape_spec): expected a list of ints, '_' and '*' (the batch dimension "
+            f"included, e.g. ['_', 12] or [-1, 12]) or a string such as '_*', got {spec!r} "
+            f"({type(spec).__name__})"
+        )
     items = list(spec)
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, (int, str)):
-            raise ValueError(f"spec items must be ints, '_' or '*'; got {item!r} in {list(spec)!r}")
+        if not (is_int(item) or isinstance(item, str)):
+            raise TypeError(
+                f"reshape(shape_spec): items must be ints, '_' or '*'; got {item!r} "
+                f"({type(item).__name__}) in {items!r}"
+            )
     return [item if isinstance(item, str) else int(item) for item in items]
+
+
+def _check_indices(shape: tuple[int | None, ...], encoded: list[Any]) -> None:
+    """Refuses an int index out of range of a known dimension, or more indices than axes."""
+    if encoded.count("...") > 1:
+        raise ValueError("slice(key): an index can only have a single ellipsis ('...')")
+    if "..." in encoded:
+        cut = encoded.index("...")
+        head, tail = encoded[:cut], encoded[cut + 1 :]
+    else:
+        head, tail = encoded, []
+    used = [item for item in head + tail if item is not None]
+    if len(used) > len(shape):
+        raise ValueError(
+            f"slice(key): too many indices for shape {shape}: {len(used)} axes indexed, "
+            f"{len(shape)} there"
+        )
+    tail_used = sum(item is not None for item in tail)
+    for start, items in ((0, head), (len(shape) - tail_used, tail)):
+        dim = start
+        for item in items:
+            if item is None:
+                continue
+            size = shape[dim]
+            if is_int(item) and size is not None and not -size <= item < size:
+                raise ValueError(
+                    f"slice(key): index {item} is out of range for axis {dim} of size {size} "
+                    f"(shape {shape})"
+                )
+            dim += 1
 
 
 def _dtype(chain: Any) -> str | None:
@@ -103,14 +147,20 @@ class ShapeMethods:
             (None, 5)
         """
         shape = self.shape  # type: ignore[attr-defined]
+        rank = len(shape)
         if axis is None:
             axes: int | list[int] = [i for i, d in enumerate(shape) if i > 0 and d == 1]
+        elif isinstance(axis, Iterable) and not isinstance(axis, (str, bytes)):
+            axes = [check_axis("squeeze", "axis", a, rank) for a in axis]
         else:
-            axes = axis if isinstance(axis, int) else list(axis)
+            axes = check_axis("squeeze", "axis", axis, rank)
         for a in [axes] if isinstance(axes, int) else axes:
-            if not -len(shape) <= a < len(shape) or shape[a] not in (1, None):
-                got = shape[a] if -len(shape) <= a < len(shape) else "no such axis"
-                raise ValueError(f"axis {a} of shape {shape} is not of size 1 ({got})")
+            if a % rank == 0:
+                raise ValueError(f"squeeze(axis): axis {a} is the batch axis of shape {shape}")
+            if shape[a] not in (1, None):
+                raise ValueError(
+                    f"squeeze(axis): axis {a} of shape {shape} is not of size 1 ({shape[a]})"
+                )
         return Squeeze(axes, dtype=_dtype(self), name=name)
 
     @chain_method()
@@ -122,7 +172,12 @@ class ShapeMethods:
             >>> cn.input((28, 28)).expand_dims(-1).shape
             (None, 28, 28, 1)
         """
-        return ExpandDims(axis, dtype=_dtype(self), name=name)
+        rank = len(self.shape) + 1  # type: ignore[attr-defined]  # the output's
+        if check_axis("expand_dims", "axis", axis, rank) % rank == 0:
+            raise ValueError(
+                f"expand_dims(axis): axis {axis} is the batch axis; insert at 1 or after"
+            )
+        return ExpandDims(int(axis), dtype=_dtype(self), name=name)
 
     @chain_method()
     def transpose(self, perm: Sequence[int], *, name: str | None = None) -> Any:
@@ -134,10 +189,21 @@ class ShapeMethods:
             (None, 5, 3)
         """
         rank = len(self.shape)  # type: ignore[attr-defined]
+        if (
+            not isinstance(perm, Iterable)
+            or isinstance(perm, (str, bytes))
+            or not all(is_int(p) for p in perm)
+        ):
+            raise TypeError(
+                f"transpose(perm): expected a list of {rank} ints (a permutation of "
+                f"0..{rank - 1}, the batch dimension included), got {perm!r} "
+                f"({type(perm).__name__})"
+            )
+        perm = [int(p) for p in perm]
         if sorted(perm) != list(range(rank)):
             raise ValueError(
-                f"perm must be a permutation of 0..{rank - 1} (the batch dimension included), "
-                f"got {list(perm)}"
+                f"transpose(perm): expected a permutation of 0..{rank - 1} (the batch "
+                f"dimension included), got {perm}"
             )
         return Transpose(perm, dtype=_dtype(self), name=name)
 
@@ -150,7 +216,9 @@ class ShapeMethods:
             >>> cn.input((10, 4)).slice((slice(None), slice(2, 5))).shape
             (None, 3, 4)
         """
-        return Slice(encode_key(key), dtype=_dtype(self), name=name)
+        encoded = encode_key(key)
+        _check_indices(self.shape, encoded)  # type: ignore[attr-defined]
+        return Slice(encoded, dtype=_dtype(self), name=name)
 
     @chain_method()
     def cast(self, dtype: str, *, name: str | None = None) -> Any:

@@ -82,15 +82,15 @@ def test_registered_function_returning_a_chain(registered: list[str]) -> None:
 def test_registered_keras_layer_class_saves_and_loads(
     registered: list[str], tmp_path: Path
 ) -> None:
-    cn.register(Scale)
-    registered.append("scale")
-    with cn.defaults(scale={"initial": 3.0}):
-        y = cn.input((2,)).scale()
-    assert y.name == "scale" and y.layer.initial == 3.0
+    cn.register(Scale, name="scaled")  # "scale" is a defaults key (batch norm's)
+    registered.append("scaled")
+    with cn.defaults(scaled={"initial": 3.0}):
+        y = cn.input((2,)).scaled()
+    assert y.name == "scaled" and y.layer.initial == 3.0
     # in templates and sequential mode
-    tower = cn.template(name="tower").scale(initial=2.0).fully_connected(2)
+    tower = cn.template(name="tower").scaled(initial=2.0).fully_connected(2)
     seq = y.sequential()
-    seq.apply_template(tower).scale(0.5)
+    seq.apply_template(tower).scaled(0.5)
     model = seq.model()
     data = np.ones((1, 2), "float32")
     path = tmp_path / "registered.keras"

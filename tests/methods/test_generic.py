@@ -22,6 +22,16 @@ def scaled_tanh(t: tf.Tensor, scale: float = 1.0) -> tf.Tensor:
     return scale * tf.tanh(t)
 
 
+@keras.saving.register_keras_serializable(package="chainnet_tests")
+def reshaped(t: tf.Tensor, shape: tuple[int, ...]) -> tf.Tensor:
+    return tf.reshape(t, shape)
+
+
+@keras.saving.register_keras_serializable(package="chainnet_tests")
+def summed(t: tf.Tensor, axis: int, keepdims: bool) -> tf.Tensor:
+    return ops.sum(t, axis=axis, keepdims=keepdims)
+
+
 def unregistered_double(t: tf.Tensor) -> tf.Tensor:
     return t * 2.0
 
@@ -40,7 +50,7 @@ CASES = [
     ),
     MethodCase(
         "apply",
-        (lambda t, shape: tf.reshape(t, shape),),
+        (reshaped,),
         {"shape": (-1, 2, 3)},
         id="apply-reshape-keyword",
         input_shape=(6,),
@@ -51,7 +61,7 @@ CASES = [
     ),
     MethodCase(
         "apply",
-        (lambda t, shape: tf.reshape(t, shape), (-1, 3, 2)),
+        (reshaped, (-1, 3, 2)),
         id="apply-reshape-positional",
         input_shape=(6,),
         reference=lambda: [L.Reshape((3, 2))],
@@ -71,7 +81,7 @@ CASES = [
     ),
     MethodCase(
         "apply",
-        (lambda t, axis, keepdims: ops.sum(t, axis=axis, keepdims=keepdims),),
+        (summed,),
         {"axis": -1, "keepdims": True},
         id="apply-keras-ops",
         input_shape=(2, 3),
@@ -187,7 +197,7 @@ def test_apply_layer_with_a_keras_model() -> None:
 
 def test_apply_names_and_positional_extras() -> None:
     x = cn.input((6,))
-    y = x.apply(lambda t, shape: tf.reshape(t, shape), (-1, 3, 2))
+    y = x.apply(reshaped, (-1, 3, 2))
     assert y.name == "apply" and y.layer.arguments == {"shape": (-1, 3, 2)}
     assert x.apply(tf.nn.relu, name="r").name == "r"
     assert x.apply(tf.nn.relu).name == "apply_1"
@@ -252,3 +262,22 @@ def scaled_tanh_star(t: tf.Tensor, *scale: float) -> tf.Tensor:
 def test_apply_layer_names_are_deterministic_for_unnamed_layers() -> None:
     names = [cn.input((3,)).apply_layer(L.Dense(2)).name for _ in range(2)]
     assert names[0] == names[1]
+
+
+def test_apply_refuses_a_lambda_that_names_globals() -> None:
+    # Lambda.from_config loads a lambda's code without its module: tf would be undefined
+    with pytest.raises(cn.ChainTypeError, match=r"global name\(s\) \['tf'\]"):
+        cn.input((6,)).apply(lambda t: tf.reshape(t, (-1, 2, 3)))
+
+
+def test_apply_refuses_layers_reached_through_objects_and_helpers() -> None:
+    class Net:
+        def __init__(self) -> None:
+            self.attention = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+
+    net = Net()
+    with pytest.raises(cn.ChainTypeError, match="attention"):
+        cn.input((5, 8)).apply(lambda t: net.attention(t, t))
+    layers = {"a": [[keras.layers.Dense(3)]]}
+    with pytest.raises(cn.ChainTypeError, match="Dense"):
+        cn.input((5, 8)).apply(lambda t: layers["a"][0][0](t))
