@@ -62,8 +62,9 @@ class GenericMethods:
         (``tf.nn.relu6``), or a ``lambda`` that names no globals, only its arguments and
         their methods and operators (saved as bytecode, without its module; loads with
         ``safe_mode=False``). Any other function is refused here rather than saved as a model
-        that never loads: register it (raw TensorFlow or ``keras.ops`` code goes there). A function that uses layers or variables is refused too (a
-        ``Lambda`` would not train them): apply those with ``apply_layer``.
+        that never loads: register it (raw TensorFlow or ``keras.ops`` code goes there). A
+        function that uses layers or variables is refused too (a ``Lambda`` would not train
+        them): apply those with ``apply_layer``.
 
         Args:
             fn: The function, ``fn(x, *args, **kwargs)``.
@@ -80,7 +81,7 @@ class GenericMethods:
             >>> cn.input((6,)).apply(lambda t: tf.reshape(t, (-1, 2, 3)))  # names `tf`
             Traceback (most recent call last):
             ...
-            chainnet.ChainTypeError: apply() at layer 'apply' ...: the lambda uses the global name(s) ['tf'], ...
+            chainnet.ChainTypeError: apply() at layer 'apply' ...: the lambda uses the global ...
 
         On an int or bool input the step reports the dtype ``fn`` computes (found by tracing
         it): ``apply(lambda t: t * 2)`` on int32 is int32. On a float input it reports the
