@@ -4,7 +4,6 @@ renamed layer, no half-assigned weights, no half-built template)."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import keras
 import numpy as np
 import pytest
+from chain_helpers import node_names, uniform
 
 import chainnet as cn
 import chainnet._naming
@@ -19,21 +19,6 @@ import chainnet.methods.shape
 
 RNG = np.random.default_rng(0)
 HERE = Path(__file__).resolve().parent
-
-
-def _here() -> int:
-    """The line number of the caller (to check ``file:line`` in messages)."""
-    frame = inspect.currentframe()
-    assert frame is not None and frame.f_back is not None
-    return frame.f_back.f_lineno
-
-
-def _names(chain: Any) -> list[str]:
-    return [n.name for n in chain.network.nodes]
-
-
-def _data(*shape: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).uniform(-1.0, 1.0, size=shape).astype("float32")
 
 
 # =========================================================================================
@@ -47,7 +32,7 @@ def test_failed_add_does_not_merge_networks() -> None:
     assert b.network is not a.network
     assert b.name == "input"
     assert b.fully_connected(2).name == "fully_connected"
-    assert _names(a) == ["input", "fully_connected"]
+    assert node_names(a) == ["input", "fully_connected"]
     assert a.layer is not None and a.layer.name == "fully_connected"
     assert b.layer is not None and b.layer.name == "input" and b.tensor.name == "input"
 
@@ -56,12 +41,12 @@ def test_failed_head_with_a_taken_loss_name_leaves_no_step() -> None:
     x = cn.input((8,))
     labels = x.network.input((), dtype="int32", name="labels")
     x.fully_connected(3, name="head_loss")
-    before = _names(x)
+    before = node_names(x)
     with pytest.raises(cn.ChainError, match="head_loss"):
         x.softmax_classifier(10, labels, name="head")
     assert "head" not in x.network
     assert "head_softmax" not in x.network
-    assert _names(x) == before
+    assert node_names(x) == before
 
 
 def test_failed_head_with_separately_started_labels_leaves_both_networks() -> None:
@@ -95,10 +80,10 @@ def test_failed_head_with_separately_started_labels_leaves_both_networks() -> No
     ],
 )
 def test_failed_eager_head_adds_no_labels_or_target(step: Callable[[Any], Any]) -> None:
-    logits = cn.wrap(_data(2, 3, seed=30))
+    logits = cn.wrap(uniform(2, 3, seed=30))
     with pytest.raises(cn.ChainError):
         step(logits)
-    assert _names(logits) == ["input"]
+    assert node_names(logits) == ["input"]
     # and the names the failed step would have used are still free
     assert logits.cross_entropy(np.eye(3, dtype="float32")[[0, 1]]).name == "cross_entropy"
 
@@ -123,7 +108,7 @@ def test_failed_apply_layer_does_not_rename_the_users_layer() -> None:
         x.apply_layer(layer, name="mine")
     assert layer.name == "orig"
     assert "mine" not in x.network
-    assert _names(x) == ["input"]
+    assert node_names(x) == ["input"]
     # an automatically named layer is not renamed either
     auto = keras.layers.Conv2D(2, 3)
     auto_name = auto.name
@@ -138,7 +123,7 @@ def test_failed_template_application_that_built_it_leaves_it_unbuilt() -> None:
     with pytest.raises(cn.ChainError, match="taken"):
         x.apply_template(tmpl, name="taken")
     assert tmpl.built is False
-    assert _names(x) == ["taken"]
+    assert node_names(x) == ["taken"]
     # applying it again builds it for this input, under its own name
     y = x.apply_template(tmpl)
     assert tmpl.built and y.name == "t" and tmpl.layer.name == "t"
@@ -150,7 +135,7 @@ def test_failed_template_build_leaves_it_unbuilt() -> None:
     with pytest.raises(cn.ChainError):
         x.apply_template(tmpl)
     assert tmpl.built is False
-    assert _names(x) == ["input"]
+    assert node_names(x) == ["input"]
 
 
 def test_failed_template_merge_leaves_networks_and_template() -> None:

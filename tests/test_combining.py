@@ -9,7 +9,6 @@ process. Values are compared with hand-written Keras models (same weights) or Nu
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import subprocess
@@ -23,6 +22,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from chain_helpers import here, node_names, uniform
 
 import chainnet as cn
 import chainnet._naming
@@ -30,21 +30,6 @@ import chainnet.methods.shape
 
 RNG = np.random.default_rng(0)
 HERE = Path(__file__).resolve().parent
-
-
-def _here() -> int:
-    """The line number of the caller (to check ``file:line`` in messages)."""
-    frame = inspect.currentframe()
-    assert frame is not None and frame.f_back is not None
-    return frame.f_back.f_lineno
-
-
-def _names(chain: Any) -> list[str]:
-    return [n.name for n in chain.network.nodes]
-
-
-def _data(*shape: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).uniform(-1.0, 1.0, size=shape).astype("float32")
 
 
 # =========================================================================================
@@ -173,7 +158,7 @@ def _feed(model: keras.Model, batch: int = 4) -> list[np.ndarray]:
         if "int" in str(tensor.dtype):
             feed.append(np.random.default_rng(index).integers(0, 3, size=shape).astype("int32"))
         else:
-            feed.append(_data(*shape, seed=index))
+            feed.append(uniform(*shape, seed=index))
     return feed
 
 
@@ -226,7 +211,7 @@ def test_two_inputs_second_becomes_input_1_and_held_chains_report_it() -> None:
     assert (c.name, a.name, b.name) == ("add", "input", "input_1")
     assert b.network is a.network is c.network
     net = c.network
-    assert _names(c) == ["input", "input_1", "add"]
+    assert node_names(c) == ["input", "input_1", "add"]
     assert net["input_1"] is b and "input_1" in net
     assert [i.name for i in net.inputs] == ["input", "input_1"]
     # the Keras layer and the keras.Input tensor are renamed too
@@ -245,7 +230,7 @@ def test_two_inputs_match_a_hand_written_keras_model() -> None:
     dense = keras.layers.Dense(2)
     reference = keras.Model([ka, kb], dense(keras.layers.Add()([ka, kb])))
     dense.set_weights([y.network.get_weights("fc")["kernel"], y.network.get_weights("fc")["bias"]])
-    x1, x2 = _data(5, 3, seed=1), _data(5, 3, seed=2)
+    x1, x2 = uniform(5, 3, seed=1), uniform(5, 3, seed=2)
     np.testing.assert_allclose(model([x1, x2]), reference([x1, x2]), rtol=1e-5, atol=1e-6)
 
 
@@ -254,7 +239,7 @@ def test_head_labels_started_separately_merge() -> None:
     result = x.softmax_classifier(4, labels)
     assert labels.name == "input_1"
     assert result.loss is not None and result.loss.network is x.network
-    assert _names(result.softmax) == [
+    assert node_names(result.softmax) == [
         "input",
         "input_1",
         "softmax_classifier",
@@ -265,8 +250,8 @@ def test_head_labels_started_separately_merge() -> None:
 
 
 def test_user_chosen_names_that_clash_are_an_error_naming_both_places() -> None:
-    a, line_a = cn.input((3,), name="x"), _here()
-    b, line_b = cn.input((3,), name="x"), _here()
+    a, line_a = cn.input((3,), name="x"), here()
+    b, line_b = cn.input((3,), name="x"), here()
     with pytest.raises(cn.ChainError) as caught:
         a + b
     text = str(caught.value)
@@ -276,7 +261,7 @@ def test_user_chosen_names_that_clash_are_an_error_naming_both_places() -> None:
     # nothing merged
     assert a.network is not b.network
     assert (a.name, b.name) == ("x", "x")
-    assert _names(a) == ["x"] and _names(b) == ["x"]
+    assert node_names(a) == ["x"] and node_names(b) == ["x"]
 
 
 def test_user_chosen_names_clash_in_cn_model_too() -> None:
@@ -285,7 +270,7 @@ def test_user_chosen_names_clash_in_cn_model_too() -> None:
     with pytest.raises(cn.ChainError, match="'fc'"):
         cn.model([a, b])
     assert a.network is not b.network
-    assert _names(a) == ["x", "fc"] and _names(b) == ["y", "fc"]
+    assert node_names(a) == ["x", "fc"] and node_names(b) == ["y", "fc"]
 
 
 def test_symbolic_with_eager_is_an_error() -> None:
@@ -298,7 +283,7 @@ def test_symbolic_with_eager_is_an_error() -> None:
     with pytest.raises(cn.ChainError):
         x.join([e])
     assert x.network is not e.network
-    assert _names(x) == ["input"] and _names(e) == ["input"]
+    assert node_names(x) == ["input"] and node_names(e) == ["input"]
 
 
 # ----------------------------------------------------------------------- two towers
@@ -313,7 +298,7 @@ def test_two_towers_from_named_inputs_get_next_free_names_and_match_keras() -> N
         "fully_connected_2",
     )
     assert right.layer is not None and right.layer.name == "fully_connected_1"
-    assert _names(y) == [
+    assert node_names(y) == [
         "left",
         "fully_connected",
         "right",
@@ -336,7 +321,7 @@ def test_two_towers_from_named_inputs_get_next_free_names_and_match_keras() -> N
     for layer in reference.layers:
         if layer.weights:
             layer.set_weights(model.get_layer(layer.name).get_weights())
-    x1, x2 = _data(6, 4, seed=3), _data(6, 4, seed=4)
+    x1, x2 = uniform(6, 4, seed=3), uniform(6, 4, seed=4)
     np.testing.assert_allclose(model([x1, x2]), reference([x1, x2]), rtol=1e-5, atol=1e-6)
     # the network's handles read the renamed layer
     np.testing.assert_array_equal(
@@ -357,7 +342,7 @@ def test_two_towers_merge_names_are_those_of_one_network() -> None:
         return left.fully_connected(3).join([right.fully_connected(3)], how="add")
 
     a, b = separate(), together()
-    assert sorted(_names(a)) == sorted(_names(b))
+    assert sorted(node_names(a)) == sorted(node_names(b))
     assert sorted(layer.name for layer in a.model().layers) == sorted(
         layer.name for layer in b.model().layers
     )
@@ -381,7 +366,7 @@ def test_siamese_template_on_separately_started_inputs_matches_keras(tmp_path: P
     k_in = keras.Input((3,))
     k_tower = keras.Model(k_in, keras.layers.Dense(4, activation="relu")(k_in))
     k_tower.set_weights(tower.layer.get_weights())
-    x1, x2 = _data(5, 3, seed=5), _data(5, 3, seed=6)
+    x1, x2 = uniform(5, 3, seed=5), uniform(5, 3, seed=6)
     out_a, out_b = model([x1, x2])
     np.testing.assert_allclose(out_a, k_tower(x1), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(out_b, k_tower(x2), rtol=1e-5, atol=1e-6)
@@ -417,9 +402,9 @@ def test_function_template_on_two_separately_started_inputs() -> None:
     xa, xb = cn.input((3,)), cn.input((3,))
     out = pair(xa, xb)
     assert (xa.name, xb.name, out.name) == ("input", "input_1", "pair")
-    assert _names(out) == ["input", "input_1", "pair"]
+    assert node_names(out) == ["input", "input_1", "pair"]
     weights = pair.get_weights("fully_connected")
-    x1, x2 = _data(4, 3, seed=7), _data(4, 3, seed=8)
+    x1, x2 = uniform(4, 3, seed=7), uniform(4, 3, seed=8)
     want = np.concatenate([x1, x2], -1) @ weights["kernel"] + weights["bias"]
     np.testing.assert_allclose(out.model()([x1, x2]), want, rtol=1e-5, atol=1e-6)
 
@@ -466,7 +451,7 @@ def test_templates_are_thread_safe_one_set_of_weights() -> None:
 
 # ----------------------------------------------------------------------- two cn.wrap
 def test_two_wraps_combine_in_every_merge_and_match_numpy() -> None:
-    a_np, b_np = _data(2, 3, seed=10), _data(2, 3, seed=11) + 2.0
+    a_np, b_np = uniform(2, 3, seed=10), uniform(2, 3, seed=11) + 2.0
 
     def pair() -> tuple[Any, Any]:
         return cn.wrap(a_np), cn.wrap(b_np)
@@ -475,7 +460,7 @@ def test_two_wraps_combine_in_every_merge_and_match_numpy() -> None:
     s = a + b
     np.testing.assert_allclose(s.numpy(), a_np + b_np, rtol=1e-6)
     assert (a.name, b.name) == ("input", "input_1")
-    assert _names(s) == ["input", "input_1", "add"]
+    assert node_names(s) == ["input", "input_1", "add"]
 
     a, b = pair()
     np.testing.assert_allclose((a - b).numpy(), a_np - b_np, rtol=1e-6)
@@ -497,7 +482,7 @@ def test_two_wraps_combine_in_every_merge_and_match_numpy() -> None:
 
 
 def test_two_wraps_template_and_heads_match_numpy() -> None:
-    a_np, b_np = _data(2, 3, seed=12), _data(2, 3, seed=13)
+    a_np, b_np = uniform(2, 3, seed=12), uniform(2, 3, seed=13)
     tower = cn.template(name="tower").fully_connected(4)
     ya, yb = tower(cn.wrap(a_np)), tower(cn.wrap(b_np))
     d = ya - yb
@@ -508,7 +493,7 @@ def test_two_wraps_template_and_heads_match_numpy() -> None:
     assert (ya.name, yb.name) == ("tower", "tower_1")
 
     # one-hot labels started separately
-    logits_np = _data(2, 3, seed=14)
+    logits_np = uniform(2, 3, seed=14)
     labels_np = np.eye(3, dtype="float32")[[0, 2]]
     logits, labels = cn.wrap(logits_np), cn.wrap(labels_np)
     loss = logits.cross_entropy(labels)
@@ -526,7 +511,7 @@ def test_two_wraps_template_and_heads_match_numpy() -> None:
 
 
 def test_two_graph_chains_combine_inside_tf_function() -> None:
-    a_np, b_np = _data(2, 3, seed=15), _data(2, 3, seed=16)
+    a_np, b_np = uniform(2, 3, seed=15), uniform(2, 3, seed=16)
 
     @tf.function
     def run(a: Any, b: Any) -> Any:
@@ -540,17 +525,17 @@ def test_two_graph_chains_combine_inside_tf_function() -> None:
 
 
 def test_failed_eager_add_does_not_merge_networks() -> None:
-    a, b = cn.wrap(_data(2, 3, seed=17)), cn.wrap(_data(2, 5, seed=18))
+    a, b = cn.wrap(uniform(2, 3, seed=17)), cn.wrap(uniform(2, 5, seed=18))
     with pytest.raises(cn.ChainError):
         a + b
     assert a.network is not b.network
     assert (a.name, b.name) == ("input", "input")
-    assert _names(a) == ["input"] and _names(b) == ["input"]
+    assert node_names(a) == ["input"] and node_names(b) == ["input"]
 
 
 # ----------------------------------------------------------------------- arrays
 def test_eager_chain_adopts_arrays_as_steps() -> None:
-    a_np, b_np = _data(2, 3, seed=20), _data(1, 3, seed=21)
+    a_np, b_np = uniform(2, 3, seed=20), uniform(1, 3, seed=21)
     x = cn.wrap(a_np)
     y = x.concat(0, [b_np])
     np.testing.assert_array_equal(y.numpy(), np.concatenate([a_np, b_np], 0))
@@ -565,7 +550,7 @@ def test_eager_chain_adopts_arrays_as_steps() -> None:
 
 
 def test_eager_head_takes_numpy_labels() -> None:
-    logits_np = _data(4, 3, seed=22)
+    logits_np = uniform(4, 3, seed=22)
     labels_np = np.array([0, 1, 2, 1], "int32")
     logits = cn.wrap(logits_np)
     result = logits.softmax_classifier(5, labels_np)
@@ -586,7 +571,7 @@ def test_symbolic_chain_takes_numbers_and_arrays_as_constants() -> None:
     model = cn.model([y, z])
     assert [t.name for t in model.inputs] == ["input"]
     assert all(n.method != "wrap" for n in y.network.nodes)
-    data = _data(4, 3, seed=23)
+    data = uniform(4, 3, seed=23)
     got_y, got_z = model(data)
     np.testing.assert_allclose(got_y, (1 - data * 2 + 1) / 2, rtol=1e-5)
     np.testing.assert_allclose(got_z, 2 / (data + 3), rtol=1e-5)
@@ -607,7 +592,7 @@ def test_symbolic_chain_refuses_arrays_outside_arithmetic(step: Callable[[Any], 
     with pytest.raises(cn.ChainError, match="input") as caught:
         step(x)
     assert "input(" in str(caught.value)  # says how to add the data as an input
-    assert _names(x) == ["input"]
+    assert node_names(x) == ["input"]
 
 
 # ----------------------------------------------------------------------- as one network

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from chain_helpers import uniform
 
 import chainnet as cn
 import chainnet._naming
@@ -17,21 +17,6 @@ import chainnet.methods.shape
 
 RNG = np.random.default_rng(0)
 HERE = Path(__file__).resolve().parent
-
-
-def _here() -> int:
-    """The line number of the caller (to check ``file:line`` in messages)."""
-    frame = inspect.currentframe()
-    assert frame is not None and frame.f_back is not None
-    return frame.f_back.f_lineno
-
-
-def _names(chain: Any) -> list[str]:
-    return [n.name for n in chain.network.nodes]
-
-
-def _data(*shape: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).uniform(-1.0, 1.0, size=shape).astype("float32")
 
 
 # =========================================================================================
@@ -52,7 +37,7 @@ OPS: list[tuple[str, Callable[[Any], Any]]] = [
 
 @pytest.mark.parametrize(("text", "op"), OPS, ids=[t for t, _ in OPS])
 def test_operators_on_chains(text: str, op: Callable[[Any], Any]) -> None:
-    data = _data(2, 3, seed=40) + 3.0  # no zeros for 2 / x
+    data = uniform(2, 3, seed=40) + 3.0  # no zeros for 2 / x
     got = op(cn.wrap(data))
     assert isinstance(got, cn.Chain), text
     np.testing.assert_allclose(got.numpy(), op(data), rtol=1e-6)
@@ -65,7 +50,7 @@ def test_operators_on_chains(text: str, op: Callable[[Any], Any]) -> None:
 def test_operators_on_sequential_builders_move_the_head(
     text: str, op: Callable[[Any], Any]
 ) -> None:
-    data = _data(2, 3, seed=41) + 3.0
+    data = uniform(2, 3, seed=41) + 3.0
     seq = cn.wrap(data).sequential()
     start = seq.as_chain()
     result = op(seq)
@@ -76,7 +61,7 @@ def test_operators_on_sequential_builders_move_the_head(
 
 @pytest.mark.parametrize(("text", "op"), OPS, ids=[t for t, _ in OPS])
 def test_operators_on_recording_templates(text: str, op: Callable[[Any], Any]) -> None:
-    data = _data(2, 4, seed=42)
+    data = uniform(2, 4, seed=42)
     tmpl = op(cn.template(name="t").fully_connected(3))
     assert isinstance(tmpl, cn.Template), text
     out = tmpl(cn.wrap(data))
@@ -90,14 +75,14 @@ def test_negated_template_on_a_symbolic_chain() -> None:
     x = cn.input((4,))
     y = tmpl(x)
     w = tmpl.get_weights("fully_connected")
-    data = _data(3, 4, seed=43)
+    data = uniform(3, 4, seed=43)
     np.testing.assert_allclose(
         y.model()(data), -(data @ w["kernel"] + w["bias"]), rtol=1e-5, atol=1e-6
     )
 
 
 def test_sequential_builder_with_a_separately_started_chain() -> None:
-    a_np, b_np = _data(2, 3, seed=44), _data(2, 3, seed=45)
+    a_np, b_np = uniform(2, 3, seed=44), uniform(2, 3, seed=45)
     seq = cn.wrap(a_np).sequential()
     other = cn.wrap(b_np)
     seq2 = seq + other

@@ -5,7 +5,6 @@ and names no method may take."""
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import keras
 import numpy as np
 import pytest
+from chain_helpers import node_names
 
 import chainnet as cn
 import chainnet._naming
@@ -21,21 +21,6 @@ from chainnet._specs import METHODS
 
 RNG = np.random.default_rng(0)
 HERE = Path(__file__).resolve().parent
-
-
-def _here() -> int:
-    """The line number of the caller (to check ``file:line`` in messages)."""
-    frame = inspect.currentframe()
-    assert frame is not None and frame.f_back is not None
-    return frame.f_back.f_lineno
-
-
-def _names(chain: Any) -> list[str]:
-    return [n.name for n in chain.network.nodes]
-
-
-def _data(*shape: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).uniform(-1.0, 1.0, size=shape).astype("float32")
 
 
 # =========================================================================================
@@ -64,7 +49,7 @@ def test_a_users_function_raising_is_a_chain_error(registered: list[str]) -> Non
     x = cn.input((4,))
     with pytest.raises(cn.ChainError, match=r"core_v2_boom.*RuntimeError.*user code failed"):
         x.core_v2_boom()
-    assert _names(x) == ["input"]
+    assert node_names(x) == ["input"]
 
 
 def test_chainnets_own_error_propagates_as_itself_with_a_note(
@@ -81,7 +66,7 @@ def test_chainnets_own_error_propagates_as_itself_with_a_note(
     assert not isinstance(caught.value, cn.ChainError)
     notes = " ".join(getattr(caught.value, "__notes__", []))
     assert "reshape" in notes
-    assert _names(x) == ["input"]
+    assert node_names(x) == ["input"]
 
 
 def test_own_error_through_a_partial_of_a_chainnet_function(
@@ -96,7 +81,7 @@ def test_own_error_through_a_partial_of_a_chainnet_function(
         x.reshape([-1, 2, 2])
     assert not isinstance(caught.value, cn.ChainError)
     assert any("reshape" in note for note in getattr(caught.value, "__notes__", []))
-    assert _names(x) == ["input"]
+    assert node_names(x) == ["input"]
 
 
 def test_an_attribute_error_in_the_users_own_code_is_a_chain_error(
@@ -110,7 +95,7 @@ def test_an_attribute_error_in_the_users_own_code_is_a_chain_error(
     x = cn.input((4,))
     with pytest.raises(cn.ChainError, match=r"core_v2_attr.*AttributeError"):
         x.core_v2_attr()
-    assert _names(x) == ["input"]
+    assert node_names(x) == ["input"]
 
 
 @pytest.mark.parametrize(
@@ -128,7 +113,7 @@ def test_wrong_types_are_chain_type_errors(call: Callable[[Any], Any]) -> None:
     with pytest.raises(TypeError) as caught:
         call(x)
     assert isinstance(caught.value, cn.ChainError)
-    assert _names(x) == ["input"]
+    assert node_names(x) == ["input"]
 
 
 # =========================================================================================
