@@ -141,7 +141,7 @@ def _wrap(
         try:
             bound = sig.bind(self, *args, **kwargs)
         except TypeError as err:
-            raise TypeError(f"{method_name}() on chain {self.name!r}: {err}") from None
+            raise ChainTypeError(f"{method_name}() on chain {self.name!r}: {err}") from None
         scoped = current_defaults().for_method(method_name)
         given = set(bound.arguments)
         for key in keywords:

@@ -151,3 +151,8 @@ def test_register_refuses_a_non_callable_with_a_clear_type_error() -> None:
     with pytest.raises(TypeError):
         cn.register(name="core_v2_thing")(42)
     assert "core_v2_thing" not in METHODS
+
+
+def test_a_wrong_keyword_is_a_chain_type_error() -> None:
+    with pytest.raises(cn.ChainTypeError, match=r"conv2d\(\) on chain 'input': .*stride_size"):
+        cn.input((8, 8, 3)).conv2d(3, 4, stride_size=2)
