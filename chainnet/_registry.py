@@ -24,7 +24,7 @@ from chainnet._journal import all_or_nothing
 from chainnet._naming import snake_case
 from chainnet._network import Network, naming_step
 from chainnet._operands import chains_among, merge_networks
-from chainnet._shapes import check_rank
+from chainnet._shapes import check_float_dtype, check_rank
 from chainnet._specs import L2LOSS_SPELLINGS, METHODS, MethodSpec
 
 if TYPE_CHECKING:  # type hints only: methods return the public Chain (see docs/architecture.md)
@@ -101,15 +101,6 @@ def _fresh(value: Any) -> Any:
     return value
 
 
-def _check_float_input(chain: ChainBase, method: str, name: str) -> None:
-    dtype = chain.dtype
-    if "float" not in dtype:
-        raise ChainError(
-            f"{method}() at layer {name!r}: needs a floating-point input, got {dtype} from "
-            f"{chain.name!r}; cast it first: .cast('float32')."
-        )
-
-
 def _wrap(
     fn: Callable[..., Any],
     *,
@@ -174,7 +165,9 @@ def _wrap(
                     hint=rank_hint,
                 )
             if float_input:
-                _check_float_input(self, method_name, name)
+                check_float_dtype(
+                    self.dtype, where=f"{method_name}() at layer {name!r}", source=self.name
+                )
             with network.building(method_name, name, self):
                 result = fn(*bound.args, **bound.kwargs)
                 return cast(ChainBase, self._extend(method_name, name, result))

@@ -1,4 +1,4 @@
-"""Shape compatibility: every check chainnet makes between static shapes, in one place.
+"""Input compatibility: every check chainnet makes of static shapes and dtypes, in one place.
 
 Shapes are tuples with ``None`` for unknown dimensions, the batch dimension included.
 Each check raises an error that names the shapes and what was expected: a ``ValueError``
@@ -19,7 +19,9 @@ __all__ = [
     "Shape",
     "broadcast_shape",
     "check_broadcast",
+    "check_float_dtype",
     "check_join",
+    "check_numeric_dtype",
     "check_rank",
     "check_same_shape",
     "first_mismatch",
@@ -93,6 +95,30 @@ def check_rank(
             f"(rank {len(shape)}) from {source!r}."
         )
         raise ChainError(f"{message} {hint}" if hint else message)
+
+
+def check_float_dtype(dtype: str, *, where: str, source: str) -> None:
+    """Raises unless ``dtype`` is a floating-point dtype (a step that computes on floats).
+
+    Examples:
+        >>> check_float_dtype("int32", where="conv2d() at layer 'c'", source="x")
+        Traceback (most recent call last):
+        chainnet.ChainError: conv2d() at layer 'c': needs a floating-point input, got int32 ...
+    """
+    if "float" not in dtype:
+        raise ChainError(
+            f"{where}: needs a floating-point input, got {dtype} from {source!r}; cast it "
+            "first: .cast('float32')."
+        )
+
+
+def check_numeric_dtype(dtype: str, *, where: str, source: str, reason: str) -> None:
+    """Raises for a bool ``dtype`` (a step TensorFlow computes on numbers only)."""
+    if dtype == "bool":
+        raise ChainError(
+            f"{where}: needs a numeric input, got bool from {source!r} ({reason}); cast it "
+            "first: .cast('int32') or .cast('float32')."
+        )
 
 
 def check_broadcast(op: str, left: Shape, right: Shape, names: tuple[str, str | None]) -> None:

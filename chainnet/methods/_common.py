@@ -21,7 +21,9 @@ from chainnet._arguments import (
     check_rate,
 )
 from chainnet._defaults import current_defaults
+from chainnet._shapes import check_float_dtype, check_numeric_dtype
 from chainnet._specs import METHODS
+from chainnet.layers.shape import step_dtype
 
 __all__ = [
     "BATCH_NORM_DEFAULTS",
@@ -34,7 +36,10 @@ __all__ = [
     "IntOrTuple",
     "RegularizerLike",
     "batch_norm_options",
+    "check_float_input",
     "check_function",
+    "check_numeric_input",
+    "int_dtype",
     "kernel_layers",
     "kernel_regularizer_for",
     "keywords",
@@ -112,6 +117,32 @@ def _batch_norm_keys() -> tuple[str, ...]:
 
 BATCH_NORM_KEYS = _batch_norm_keys()
 """The keys a ``batch_normalize={...}`` dict may hold."""
+
+
+def int_dtype(chain: Any) -> str | None:
+    """``dtype=`` for a layer that computes in an int input's own dtype (``max(x, 0)``, a max
+    pool, nearest upsampling): the input's dtype when it is not a float, so the layer reports
+    the dtype it computes (Keras' default reported float32 and returned int32). ``None`` for a
+    float input: the layer follows the dtype policy (autocast), as every Keras layer does."""
+    dtype = chain.dtype
+    return None if keras.backend.is_float_dtype(dtype) else step_dtype(dtype)
+
+
+def check_float_input(chain: Any, method: str, name: str | None) -> None:
+    """The registry's ``float_input=True`` check, from a method's body: for a step that needs
+    floats only with some arguments (``upsample(interpolation="bilinear")``)."""
+    check_float_dtype(chain.dtype, where=f"{method}() at layer {name!r}", source=chain.name)
+
+
+def check_numeric_input(chain: Any, method: str, name: str | None) -> None:
+    """Refuses a bool input at build time (symbolic or eager alike) for a step TensorFlow
+    computes on numbers only."""
+    check_numeric_dtype(
+        chain.dtype,
+        where=f"{method}() at layer {name!r}",
+        source=chain.name,
+        reason="TensorFlow has no bool kernel for it",
+    )
 
 
 def batch_norm_options(

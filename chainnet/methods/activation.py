@@ -14,38 +14,10 @@ from typing import Any
 import keras
 
 from chainnet._arguments import check_axis, check_number
-from chainnet._errors import ChainError
-from chainnet._registry import _check_float_input, chain_method
-from chainnet.layers.shape import step_dtype
-from chainnet.methods._common import ActivationLike
+from chainnet._registry import chain_method
+from chainnet.methods._common import ActivationLike, check_numeric_input, int_dtype
 
-__all__ = ["ActivationMethods", "int_dtype", "refuse_bool_input", "refuse_non_float_input"]
-
-
-def int_dtype(chain: Any) -> str | None:
-    """``dtype=`` for a layer that computes in an int input's own dtype (``max(x, 0)``, a max
-    pool, nearest upsampling): the input's dtype when it is not a float, so the layer reports
-    the dtype it computes (Keras' default reported float32 and returned int32). ``None`` for a
-    float input: the layer follows the dtype policy (autocast), as every Keras layer does."""
-    dtype = chain.dtype
-    return None if keras.backend.is_float_dtype(dtype) else step_dtype(dtype)
-
-
-def refuse_non_float_input(chain: Any, method: str, name: str | None) -> None:
-    """The registry's ``float_input=True`` check, from a method's body: for a step that needs
-    floats only with some arguments (``upsample(interpolation="bilinear")``). ``name`` is the
-    step's final name there (a method body gets it filled in)."""
-    _check_float_input(chain, method, str(name))
-
-
-def refuse_bool_input(chain: Any, method: str, name: str | None, reason: str) -> None:
-    """Refuses a bool input at build time (symbolic or eager alike) for a step TensorFlow
-    computes on numbers only."""
-    if chain.dtype == "bool":
-        raise ChainError(
-            f"{method}() at layer {name!r}: needs a numeric input, got bool from "
-            f"{chain.name!r} ({reason}); cast it first: .cast('int32') or .cast('float32')."
-        )
+__all__ = ["ActivationMethods"]
 
 
 class ActivationMethods:
@@ -86,7 +58,7 @@ class ActivationMethods:
             >>> cn.input((4,)).relu().shape
             (None, 4)
         """
-        refuse_bool_input(self, "relu", name, "TensorFlow has no bool kernel for it")
+        check_numeric_input(self, "relu", name)
         return keras.layers.Activation("relu", dtype=int_dtype(self), name=name)
 
     @chain_method()
@@ -98,7 +70,7 @@ class ActivationMethods:
             >>> cn.input((4,)).relu6().shape
             (None, 4)
         """
-        refuse_bool_input(self, "relu6", name, "TensorFlow has no bool kernel for it")
+        check_numeric_input(self, "relu6", name)
         return keras.layers.Activation("relu6", dtype=int_dtype(self), name=name)
 
     @chain_method(float_input=True)

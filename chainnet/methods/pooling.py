@@ -18,8 +18,12 @@ import keras
 
 from chainnet._arguments import check_bool, check_one_of, check_positive_ints
 from chainnet._registry import chain_method
-from chainnet.methods._common import IntOrTuple
-from chainnet.methods.activation import int_dtype, refuse_bool_input, refuse_non_float_input
+from chainnet.methods._common import (
+    IntOrTuple,
+    check_float_input,
+    check_numeric_input,
+    int_dtype,
+)
 
 __all__ = ["PoolingMethods"]
 
@@ -94,8 +98,8 @@ class PoolingMethods:
         )
         kernel, step, padding = _pool_arguments(self, "max_pool", kernel, stride, strides, padding)
         if len(self.shape) == 5:  # type: ignore[attr-defined]
-            refuse_non_float_input(self, "max_pool", name)  # MaxPool3D: float kernels only
-        refuse_bool_input(self, "max_pool", name, "TensorFlow has no bool kernel for it")
+            check_float_input(self, "max_pool", name)  # MaxPool3D: float kernels only
+        check_numeric_input(self, "max_pool", name)
         return layer_class(kernel, strides=step, padding=padding, dtype=int_dtype(self), name=name)
 
     @chain_method(
@@ -214,7 +218,7 @@ class PoolingMethods:
         if interpolation != "nearest":
             if rank != 4:
                 raise ValueError(f"interpolation={interpolation!r} is only supported on 2-D inputs")
-            refuse_non_float_input(self, "upsample", name)  # interpolated values are not ints
+            check_float_input(self, "upsample", name)  # interpolated values are not ints
         dtype = int_dtype(self)
         if rank == 4:
             return keras.layers.UpSampling2D(
