@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from chainnet._diagram import repr_html
 from chainnet._errors import ChainError, call_site
 from chainnet._journal import rename_layer
 from chainnet._network import Network, Node, step_stem
@@ -210,6 +211,29 @@ class ChainBase(Operators):
     def summary(self, print_fn: Any = print) -> None:
         """Prints every layer this chain depends on: name, method, output shape, parameters."""
         self.network.summary([self], print_fn=print_fn)
+
+    def diagram(self, *, expand: bool = False) -> str:
+        """An SVG picture (text) of the network this chain belongs to: a box per step with its
+        name, method and output shape, an arrow per input; ``expand=True`` shows the inner
+        layers of steps that are Keras models. See :meth:`Network.diagram`.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> x = cn.input((4,), name="x")
+            >>> y = x.fully_connected(4, name="fc") + x
+            >>> svg = y.diagram()
+            >>> svg.count('class="box"'), svg.count('class="edge"')
+            (3, 3)
+        """
+        return self.network.diagram(expand=expand)
+
+    def _repr_html_(self) -> str:
+        """The notebook view: the summary table of the steps this chain depends on and their
+        diagram."""
+        network = self.network
+        needed = set(network.ancestors([self.name]))
+        nodes = [node for node in network.nodes if node.name in needed]
+        return repr_html(nodes, f"Chain {self.name!r}: {self.method}, shape {self.shape}")
 
     def numpy(self) -> np.ndarray:
         """The value of an eager chain as a NumPy array."""

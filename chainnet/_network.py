@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Literal
 import keras
 import numpy as np
 
+from chainnet._diagram import diagram_svg, repr_html
 from chainnet._errors import (
     ChainError,
     ChainTypeError,
@@ -144,6 +145,27 @@ class Network:
     @_on_root
     def __repr__(self) -> str:
         return f"<Network {self._kind} with {len(self._nodes)} nodes: {list(self._nodes)}>"
+
+    @_on_root
+    def diagram(self, *, expand: bool = False) -> str:
+        """An SVG picture (text) of every step: a box with its name, method and output shape,
+        an arrow for every input. Steps that are Keras models (templates, ``apply_layer`` of a
+        model) are one box, or their inner layers with ``expand=True``. No graphviz needed;
+        :func:`chainnet.plot.network` draws the same as a matplotlib figure.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> y = cn.input((4,), name="x").fully_connected(3, name="fc")
+            >>> svg = y.network.diagram()
+            >>> svg.startswith("<svg"), svg.count('class="box"'), svg.count('class="edge"')
+            (True, 2, 1)
+        """
+        return diagram_svg(list(self._nodes.values()), expand=expand)
+
+    @_on_root
+    def _repr_html_(self) -> str:
+        """The notebook view: the summary table and the diagram."""
+        return repr_html(list(self._nodes.values()), f"Network of {len(self._nodes)} steps")
 
     # ----------------------------------------------------------------- naming service
     def _where(self, name: str) -> str:

@@ -21,9 +21,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from chainnet._diagram import box_colors, layout
+
 try:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    from matplotlib.path import Path
 except ImportError as exc:  # pragma: no cover - exercised by faking a missing matplotlib
     raise ImportError(
         "chainnet.plot needs matplotlib, an optional extra: pip install 'chainnet[plot]'"
@@ -36,6 +40,7 @@ __all__ = [
     "image_grid",
     "layer_outputs",
     "misclassified",
+    "network",
 ]
 
 _MAX_WIDTH = 12.0  # inches: grids of many cells shrink their cells to fit
@@ -472,3 +477,79 @@ def misclassified(
         class_names=class_names,
         title=title,
     )
+
+
+_PATH_CODES = {"L": [Path.LINETO], "C": [Path.CURVE4] * 3}
+
+
+def network(source: Any, *, expand: bool = False) -> Figure:
+    """The diagram of a network as a figure: the layout of :meth:`chainnet.Chain.diagram`.
+
+    ``source`` is a chain (its whole network is drawn) or a network. A box per step shows its
+    name, method and output shape; an arrow per input. ``expand=True`` draws the inner layers
+    of steps that are Keras models (templates, ``apply_layer`` of a model). One unit of the
+    layout is one point, so text keeps its size however large the network.
+
+    Examples:
+        >>> import chainnet as cn
+        >>> x = cn.input((8,), name="x")
+        >>> y = x.fully_connected(8, name="fc") + x
+        >>> fig = network(y)
+        >>> len([p for p in fig.axes[0].patches if p.get_gid() == "box"])
+        3
+    """
+    net, _ = _network_and_layer(source, None)
+    nodes = getattr(net, "nodes", None)
+    if nodes is None:
+        raise TypeError(
+            f"network() needs a chain or a chainnet network: got {type(source).__name__}"
+        )
+    placed = layout(nodes, expand=expand)
+    fig = Figure(figsize=(placed.width / 72, placed.height / 72))
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_xlim(0, placed.width)
+    ax.set_ylim(placed.height, 0)
+    ax.set_axis_off()
+    for edge in placed.edges:
+        vertices = [edge.start]
+        codes = [Path.MOVETO]
+        for kind, values in edge.segments:
+            vertices += [(values[i], values[i + 1]) for i in range(0, len(values), 2)]
+            codes += _PATH_CODES[kind]
+        arrow = FancyArrowPatch(
+            path=Path(vertices, codes),
+            arrowstyle="-|>,head_length=0.55,head_width=0.28",
+            mutation_scale=12,
+            color="#555555",
+            linewidth=1.1,
+            gid="edge",
+        )
+        arrow.set_label(f"{edge.source} -> {edge.target}")
+        ax.add_patch(arrow)
+    for box in placed.boxes:
+        fill, stroke = box_colors(box.kind)
+        patch = FancyBboxPatch(
+            (box.x, box.y),
+            box.width,
+            box.height,
+            boxstyle="round,pad=0,rounding_size=5",
+            facecolor=fill,
+            edgecolor=stroke,
+            linewidth=1.0,
+            gid="box",
+        )
+        patch.set_label(box.key)
+        ax.add_patch(patch)
+        for text, size, bold, y in box.line_positions():
+            ax.text(
+                box.x + box.width / 2,
+                y,
+                text,
+                fontsize=size,
+                fontfamily="monospace",
+                fontweight="bold" if bold else "normal",
+                ha="center",
+                va="center",
+                color="#1a1a1a",
+            )
+    return fig

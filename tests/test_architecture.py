@@ -34,8 +34,15 @@ LAYERS: list[tuple[str, list[str]]] = [
         ],
     ),
     (
-        "own Keras layers, pure loss functions, defaults scopes, the summary table",
-        ["chainnet._defaults", "chainnet._losses", "chainnet._summary", "chainnet.layers.*"],
+        "own Keras layers, pure loss functions, defaults scopes, the summary table, "
+        "the diagram layout",
+        [
+            "chainnet._defaults",
+            "chainnet._diagram",
+            "chainnet._losses",
+            "chainnet._summary",
+            "chainnet.layers.*",
+        ],
     ),
     (
         "core: Network (naming service, merges), the chain base class, operand adoption",
