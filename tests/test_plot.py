@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
+from diagram_nets import NETS, parse  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from chainnet import plot  # noqa: E402
@@ -378,6 +379,40 @@ def test_confusion_matrix_normalized_with_names(tmp_path: Path) -> None:
 def test_confusion_matrix_many_classes_skips_cell_text() -> None:
     labels = np.arange(40)
     assert not image_axes(plot.confusion_matrix(labels, labels))[0].texts
+
+
+# --- network diagrams ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "expand"), [(n, e) for n in NETS for e in (False, True)])
+def test_network_draws_the_diagram_s_boxes_and_arrows(
+    name: str, expand: bool, tmp_path: Path
+) -> None:
+    """The figure has the boxes and arrows of chain.diagram(): the same layout."""
+    chain, (want_boxes, want_edges) = NETS[name](expand)
+    fig = plot.network(chain, expand=expand)
+    assert isinstance(fig, Figure)
+    (ax,) = fig.axes
+    boxes = [p for p in ax.patches if p.get_gid() == "box"]
+    arrows = [p for p in ax.patches if p.get_gid() == "edge"]
+    assert sorted(p.get_label() for p in boxes) == sorted(want_boxes)
+    assert sorted(p.get_label() for p in arrows) == sorted(f"{a} -> {b}" for a, b in want_edges)
+    shown = {t.get_text() for t in ax.texts}
+    for box, (method, shape) in want_boxes.items():
+        assert box in shown and shape in shown and any(method in t for t in shown), box
+    svg_boxes, _ = parse(chain.diagram(expand=expand))
+    for patch in boxes:  # each box where the SVG has it
+        place = (patch.get_x(), patch.get_y(), patch.get_width(), patch.get_height())
+        np.testing.assert_allclose(place, svg_boxes[patch.get_label()][0], atol=0.06)
+    renders(fig, tmp_path)
+
+
+def test_network_takes_a_network_and_rejects_anything_else() -> None:
+    chain, (want_boxes, _) = NETS["residual"](False)
+    fig = plot.network(chain.network)
+    assert len([p for p in fig.axes[0].patches if p.get_gid() == "box"]) == len(want_boxes)
+    with pytest.raises(TypeError, match=r"network\(\) needs a chain or a chainnet network"):
+        plot.network(np.zeros(3))
 
 
 # --- the optional extra ----------------------------------------------------------------------
