@@ -48,6 +48,7 @@ PAD_X, PAD_Y = 10.0, 7.0
 MIN_WIDTH = 90.0
 GAP_X, GAP_Y = 24.0, 42.0  # between boxes in a row, between rows
 DUMMY_WIDTH = 8.0  # the lane an edge takes through a row it crosses
+LANE_WEIGHT = 0.05  # how hard a lane pulls on the boxes it joins, against 1 for a box
 MARGIN = 12.0
 HTML_DIAGRAM_LIMIT = 60
 _ALIGN = (
@@ -412,7 +413,7 @@ def layout(nodes: Sequence[Node], *, expand: bool = False) -> Layout:
         chains[(source, target)] = lanes
         path = [source, *lanes, target]
         for lane, r in zip(lanes, range(rank[source] + 1, rank[target])):
-            rank[lane], width[lane], weight[lane] = r, DUMMY_WIDTH, 0.2
+            rank[lane], width[lane], weight[lane] = r, DUMMY_WIDTH, LANE_WEIGHT
         for a, b in itertools.pairwise(path):
             all_succs.setdefault(a, []).append(b)
             all_preds.setdefault(b, []).append(a)

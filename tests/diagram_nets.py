@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -204,3 +205,25 @@ def parse(svg: str) -> tuple[dict[str, tuple[Rect, list[str]]], dict[tuple[str, 
             assert key not in edges, f"two arrows for {key}"
             edges[key] = path.get("d", "")
     return boxes, edges
+
+
+#: The diagrams docs/plots.md shows, as docs/figures/diagrams/<name>.svg and .png.
+DOC_FIGURES = {"cnn": cnn, "residual": residual}
+
+
+def render(out: str) -> None:
+    """Writes the SVG and PNG of each of ``DOC_FIGURES`` to the folder ``out``."""
+    from chainnet import plot  # here: the diagram tests run without matplotlib
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, build in DOC_FIGURES.items():
+        chain, _ = build()
+        (folder / f"{name}.svg").write_text(chain.diagram() + "\n")
+        plot.network(chain).savefig(folder / f"{name}.png", dpi=110)
+
+
+if __name__ == "__main__":  # python tests/diagram_nets.py docs/figures/diagrams
+    import sys
+
+    render(sys.argv[1])

@@ -6,15 +6,18 @@ the summary table. The expected boxes and arrows are written out in diagram_nets
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 import pytest
-from diagram_nets import NETS, backbone, parse
+from diagram_nets import DOC_FIGURES, NETS, backbone, parse
 
 import chainnet as cn
 from chainnet._diagram import CHAR_WIDTH, layout
+
+FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures" / "diagrams"
 
 
 def numbers(d: str) -> list[tuple[float, float]]:
@@ -162,3 +165,12 @@ def test_model_step_counts_its_layers_when_collapsed() -> None:
     y = cn.input((4,), name="x").apply_layer(backbone())
     boxes, _ = parse(y.diagram())
     assert boxes["backbone"][1][1] == "apply_layer (4 layers)"  # d1, d2, sum, head
+
+
+@pytest.mark.parametrize("name", sorted(DOC_FIGURES))
+def test_the_docs_show_the_current_diagrams(name: str) -> None:
+    """docs/figures/diagrams/<name>.svg is what diagram() draws today (re-render with
+    ``python tests/diagram_nets.py docs/figures/diagrams``, which writes the PNGs too)."""
+    chain, _ = DOC_FIGURES[name]()
+    assert (FIGURES / f"{name}.svg").read_text() == chain.diagram() + "\n"
+    assert (FIGURES / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
