@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+from test_network import tutorial_cnn
 
 import chainnet as cn
 
@@ -23,25 +24,15 @@ __all__ = [
     "template_step",
 ]
 
-# (box name -> (method, shape)), set of (source, target) arrows
 SVG = "{http://www.w3.org/2000/svg}"
 Rect = tuple[float, float, float, float]  # x, y, width, height
+# (box name -> (method, shape)), set of (source, target) arrows
 Expected = tuple[dict[str, tuple[str, str]], set[tuple[str, str]]]
 
 
 def cnn() -> tuple[Any, Expected]:
     """The seed ConvConvPool CNN of the PrettyTensor tutorial (docs/tutorial-pretty.md)."""
-    image = cn.input((28, 28, 1), name="image")
-    with cn.defaults(activation="relu", padding="same"):
-        logits = (
-            image.conv2d(5, 16, name="layer_conv1")
-            .max_pool(2, 2)
-            .conv2d(5, 36, name="layer_conv2")
-            .max_pool(2, 2)
-            .flatten()
-            .fully_connected(128, name="layer_fc1")
-            .fully_connected(10, activation=None, name="layer_fc_out")
-        )
+    logits = tutorial_cnn()
     boxes = {
         "image": ("input", "(None, 28, 28, 1)"),
         "layer_conv1": ("conv2d", "(None, 28, 28, 16)"),
