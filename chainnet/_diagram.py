@@ -100,8 +100,8 @@ class Box:
 
 @dataclasses.dataclass
 class Edge:
-    """An arrow from ``source`` to ``target`` (box keys) along ``path``: a start point, then
-    segments, each ``("L", (x, y))`` or ``("C", (x1, y1, x2, y2, x, y))``; it ends at the
+    """An arrow from ``source`` to ``target`` (box keys): a ``start`` point, then
+    ``segments``, each ``("L", (x, y))`` or ``("C", (x1, y1, x2, y2, x, y))``; it ends at the
     target's top edge, where the arrowhead goes."""
 
     source: str
