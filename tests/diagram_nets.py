@@ -3,7 +3,10 @@ out by hand (the reference the layout is checked against)."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import itertools
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -17,21 +20,70 @@ __all__ = [
     "NETS",
     "Expected",
     "parse",
-    "cnn",
     "model_step",
     "multi_output",
     "residual",
+    "seed_cnn",
     "template_step",
+    "tutorial",
 ]
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SVG = "{http://www.w3.org/2000/svg}"
 Rect = tuple[float, float, float, float]  # x, y, width, height
 # (box name -> (method, shape)), set of (source, target) arrows
 Expected = tuple[dict[str, tuple[str, str]], set[tuple[str, str]]]
 
 
-def cnn() -> tuple[Any, Expected]:
-    """The seed ConvConvPool CNN of the PrettyTensor tutorial (docs/tutorial-pretty.md)."""
+@functools.cache
+def example(name: str) -> Any:
+    """The module ``examples/<name>.py`` (whose imports of ``_common`` need its folder)."""
+    if str(EXAMPLES) not in sys.path:
+        sys.path.append(str(EXAMPLES))
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def seed_cnn() -> tuple[Any, Expected]:
+    """The seed ConvConvPool CNN with dropout, as ``examples/mnist_cnn.py`` builds it."""
+    logits = example("mnist_cnn").build()
+    boxes = {
+        "image": ("input", "(None, 28, 28, 1)"),
+        "conv1": ("conv2d", "(None, 28, 28, 64)"),
+        "conv2": ("conv2d", "(None, 28, 28, 64)"),
+        "pool1": ("max_pool", "(None, 14, 14, 64)"),
+        "dropout1": ("dropout", "(None, 14, 14, 64)"),
+        "conv3": ("conv2d", "(None, 14, 14, 32)"),
+        "conv4": ("conv2d", "(None, 14, 14, 32)"),
+        "pool2": ("max_pool", "(None, 7, 7, 32)"),
+        "dropout2": ("dropout", "(None, 7, 7, 32)"),
+        "flatten": ("flatten", "(None, 1568)"),
+        "fc1": ("fully_connected", "(None, 256)"),
+        "dropout3": ("dropout", "(None, 256)"),
+        "logits": ("fully_connected", "(None, 10)"),
+    }
+    edges = {
+        ("image", "conv1"),
+        ("conv1", "conv2"),
+        ("conv2", "pool1"),
+        ("pool1", "dropout1"),
+        ("dropout1", "conv3"),
+        ("conv3", "conv4"),
+        ("conv4", "pool2"),
+        ("pool2", "dropout2"),
+        ("dropout2", "flatten"),
+        ("flatten", "fc1"),
+        ("fc1", "dropout3"),
+        ("dropout3", "logits"),
+    }
+    return logits, (boxes, edges)
+
+
+def tutorial() -> tuple[Any, Expected]:
+    """The PrettyTensor tutorial's CNN (docs/tutorial-pretty.md): conv-pool twice, two fc."""
     logits = tutorial_cnn()
     boxes = {
         "image": ("input", "(None, 28, 28, 1)"),
@@ -166,7 +218,8 @@ def model_step(expand: bool) -> tuple[Any, Expected]:
 
 
 NETS = {
-    "cnn": lambda expand: cnn(),
+    "seed_cnn": lambda expand: seed_cnn(),
+    "tutorial_cnn": lambda expand: tutorial(),
     "residual": lambda expand: residual(),
     "multi_output": lambda expand: multi_output(),
     "template": template_step,
@@ -199,7 +252,7 @@ def parse(svg: str) -> tuple[dict[str, tuple[Rect, list[str]]], dict[tuple[str, 
 
 
 #: The diagrams docs/plots.md shows, as docs/figures/diagrams/<name>.svg and .png.
-DOC_FIGURES = {"cnn": cnn, "residual": residual}
+DOC_FIGURES = {"seed_cnn": seed_cnn, "tutorial_cnn": tutorial, "residual": residual}
 
 
 def render(out: str) -> None:

@@ -141,7 +141,7 @@ def test_text_is_escaped() -> None:
 
 
 def test_repr_html_shows_the_summary_table_and_the_diagram() -> None:
-    chain, (want_boxes, _) = NETS["cnn"](False)
+    chain, (want_boxes, _) = NETS["seed_cnn"](False)
     page = chain._repr_html_()
     table = page.split("<table", 1)[1].split("</table>", 1)[0]
     for name, (method, shape) in want_boxes.items():
