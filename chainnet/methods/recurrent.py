@@ -646,7 +646,7 @@ class RecurrentMethods:
         return _pretty_rnn("sequence_gru", PrettyGRUCell, units, options)
 
     # ------------------------------------------------------------ sequences
-    @chain_method(rank=(3, 4, 5, 6))
+    @chain_method(rank=(2, 3, 4, 5, 6))
     def squash_sequence(self, *, name: str | None = None) -> Any:
         """Merges the batch and time axes of a sequence: ``(batch, time, ...)`` to
         ``(batch * time, ...)``, batch-major (PrettyTensor's was time-major), so that
