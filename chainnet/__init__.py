@@ -16,9 +16,10 @@ from chainnet._errors import ChainError, ChainTypeError
 from chainnet._network import Network, Node
 from chainnet._registry import Lowering, register
 from chainnet._sequential import SequentialBuilder
-from chainnet._template import Template, template
+from chainnet._template import Template, UnboundVariable, template
 from chainnet.losses import regularization_loss, total_loss
 from chainnet.methods.heads import SoftmaxResult
+from chainnet.methods.recurrent import RecurrentResult, reset_states
 from chainnet.training import Trainer, fit
 
 __version__ = "0.1.0"
@@ -31,10 +32,12 @@ __all__ = [
     "Lowering",
     "Network",
     "Node",
+    "RecurrentResult",
     "SequentialBuilder",
     "SoftmaxResult",
     "Template",
     "Trainer",
+    "UnboundVariable",
     "current_defaults",
     "defaults",
     "fit",
@@ -43,6 +46,7 @@ __all__ = [
     "model",
     "register",
     "regularization_loss",
+    "reset_states",
     "template",
     "total_loss",
     "wrap",

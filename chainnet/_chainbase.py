@@ -267,9 +267,10 @@ METHODS.reserve("Chain", (name for name in dir(ChainBase) if not name.startswith
 
 
 def _is_chain_tuple(result: Any) -> bool:
-    """Whether a method body returned a tuple of chains (``None`` allowed for absent items)."""
+    """Whether a method body returned a tuple of chains (``None`` allowed for absent items;
+    items may be tuples of chains too, as a recurrent cell's ``(output, (c, h))``)."""
     return (
         isinstance(result, tuple)
-        and any(isinstance(r, ChainBase) for r in result)
-        and all(r is None or isinstance(r, ChainBase) for r in result)
+        and any(isinstance(r, ChainBase) or _is_chain_tuple(r) for r in result)
+        and all(r is None or isinstance(r, ChainBase) or _is_chain_tuple(r) for r in result)
     )

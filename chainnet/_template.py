@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, cast
@@ -19,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from chainnet._chainbase import ChainBase
+from chainnet._chainbase import ChainBase, Lowering
 from chainnet._defaults import DefaultsScope, current_defaults, in_force
 from chainnet._errors import ChainError, ChainTypeError, did_you_mean
 from chainnet._journal import on_failure
@@ -27,8 +28,78 @@ from chainnet._network import Network
 from chainnet._operators import Operators
 from chainnet._shapes import Shape, first_mismatch
 from chainnet._specs import METHODS
+from chainnet.layers.merge import Pack
+from chainnet.layers.shape import Reshape, Slice, encode_key
 
-__all__ = ["Template", "template"]
+__all__ = ["Template", "UnboundVariable", "template"]
+
+
+@dataclasses.dataclass(frozen=True)
+class UnboundVariable:
+    """A further input of a recording template, PrettyTensor's ``UnboundVariable``: an
+    argument left open, bound when the template is applied (``tmpl(x, state=s)``).
+
+    Examples:
+        >>> import chainnet as cn
+        >>> cell = cn.template("x").lstm_cell(cn.UnboundVariable("state"), 8)
+        >>> x = cn.input((4,), name="x")
+        >>> s = x.network.input((16,), name="s")
+        >>> output, state = cell(x=x, state=s)
+        >>> output.shape, state.shape
+        ((None, 8), (None, 16))
+    """
+
+    name: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ChainTypeError(
+                f"UnboundVariable(name): needs an identifier naming the input, got {self.name!r}"
+            )
+
+
+def _unbound_in(value: Any) -> list[str]:
+    """The names of the unbound variables in an argument (in lists and tuples too)."""
+    if isinstance(value, UnboundVariable):
+        return [value.name]
+    if isinstance(value, (list, tuple)):
+        return [name for item in value for name in _unbound_in(item)]
+    return []
+
+
+def _bind(value: Any, chains: dict[str, Any]) -> Any:
+    """An argument with its unbound variables replaced by the chains bound to them."""
+    if isinstance(value, UnboundVariable):
+        return chains[value.name]
+    if isinstance(value, (list, tuple)):
+        items = [_bind(item, chains) for item in value]
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+    return value
+
+
+def _flatten(value: Any) -> list[Any] | None:
+    """The chains of a (nested) tuple or list of chains in order; ``None`` if it is not one."""
+    if isinstance(value, ChainBase):
+        return [value]
+    if isinstance(value, (list, tuple)) and value:
+        parts = [_flatten(item) for item in value]
+        if all(part is not None for part in parts):
+            return [chain for part in parts for chain in part]  # type: ignore[union-attr]
+    return None
+
+
+def _rebuild(structure: Any, items: list[Any]) -> Any:
+    """``structure`` (nested tuples and lists) with its leaves replaced by ``items`` in order;
+    lists come back as tuples, so that a step's result is a tuple of chains."""
+    queue = iter(items)
+
+    def fill(node: Any) -> Any:
+        if isinstance(node, (list, tuple)):
+            filled = [fill(item) for item in node]
+            return type(node)(*filled) if hasattr(node, "_fields") else tuple(filled)
+        return next(queue)
+
+    return fill(structure)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,7 +115,7 @@ class _Step:
 class _Built:
     """What a template holds once built: its model, inner network, output chain and inputs."""
 
-    __slots__ = ("inputs", "model", "network", "output")
+    __slots__ = ("inputs", "model", "network", "output", "parts", "structure")
 
     def __init__(
         self,
@@ -52,11 +123,15 @@ class _Built:
         network: Network,
         output: ChainBase,
         inputs: list[tuple[Shape, str]],
+        structure: Any = None,
+        parts: tuple[Shape, ...] = (),
     ) -> None:
         self.model = model
         self.network = network
         self.output = output
         self.inputs = inputs
+        self.structure = structure  # several outputs: their (nested) tuple, packed in output
+        self.parts = parts  # ... and the shape of each (without the batch dimension)
 
 
 def _spec(value: Any) -> tuple[Shape, str]:
@@ -94,7 +169,16 @@ class Template(Operators):
         TensorShape([3, 8])
     """
 
-    __slots__ = ("_build_lock", "_built", "_fn", "_input_names", "_name", "_scope", "_steps")
+    __slots__ = (
+        "_build_lock",
+        "_built",
+        "_first_input",
+        "_fn",
+        "_input_names",
+        "_name",
+        "_scope",
+        "_steps",
+    )
 
     def __init__(
         self,
@@ -103,14 +187,23 @@ class Template(Operators):
         name: str | None = None,
         steps: tuple[_Step, ...] = (),
         scope: DefaultsScope | None = None,
+        input_name: str = "input",
     ) -> None:
         self._fn = fn
         self._steps = steps
         self._name = name
+        self._first_input = input_name
         self._scope = scope if scope is not None else current_defaults()
         self._built: _Built | None = None  # until the first application
         self._build_lock = threading.RLock()  # one build, whichever thread applies it first
-        self._input_names = _input_names(fn) if fn is not None else ["input"]
+        if fn is not None:
+            self._input_names = _input_names(fn)
+        else:  # the input, then each UnboundVariable in the order the steps name them
+            names = [input_name]
+            for step in steps:
+                for value in (*step.args, *step.kwargs.values()):
+                    names.extend(n for n in _unbound_in(value) if n not in names)
+            self._input_names = names
 
     # ----------------------------------------------------------------- recording
     def _record(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Template:
@@ -124,11 +217,16 @@ class Template(Operators):
             if any(isinstance(item, ChainBase) for item in items):
                 raise ChainError(
                     f"template {self._display()!r}: {method}() got a chain as an argument; a "
-                    "recording template has one input. Write a function of several inputs "
-                    "instead: cn.template(lambda x, y: ...)."
+                    "recording template takes further inputs as cn.UnboundVariable('name'), "
+                    "or write a function of several inputs: cn.template(lambda x, y: ...)."
                 )
         step = _Step(method, args, dict(kwargs), current_defaults())
-        return Template(name=self._name, steps=(*self._steps, step), scope=self._scope)
+        return Template(
+            name=self._name,
+            steps=(*self._steps, step),
+            scope=self._scope,
+            input_name=self._first_input,
+        )
 
     def __getattr__(self, method: str) -> Callable[..., Template]:
         if method.startswith("_") or method not in METHODS:
@@ -146,8 +244,18 @@ class Template(Operators):
         return self._record(method, args, {})
 
     # ----------------------------------------------------------------- applying
-    def __call__(self, *inputs: Any, name: str | None = None, training: bool | None = None) -> Any:
-        """Applies the template: chains give a chain (one step), tensors give a tensor."""
+    def __call__(
+        self,
+        *inputs: Any,
+        name: str | None = None,
+        training: bool | None = None,
+        **bindings: Any,
+    ) -> Any:
+        """Applies the template: chains give a chain (one step), tensors give a tensor. Inputs
+        may be given by name, PrettyTensor's way: ``cell(x=x, state=s)``. A template whose
+        function returns several chains (``(output, new_state)``) gives them in that form."""
+        if bindings:
+            inputs = self._bound_inputs(inputs, bindings)
         if not inputs:
             raise ChainError(f"template {self._display()!r} needs an input to apply to.")
         if self._is_decorator_call(inputs):  # @cn.template(name="cell") over a function
@@ -162,7 +270,35 @@ class Template(Operators):
         if any(isinstance(x, ChainBase) for x in inputs):
             raise ChainError("apply a template to chains only, or to tensors only.")
         model = self._layer_for(inputs, None, name)
-        return model(inputs[0] if len(inputs) == 1 else list(inputs), training=training)
+        result = model(inputs[0] if len(inputs) == 1 else list(inputs), training=training)
+        built = cast(_Built, self._built)
+        if built.structure is None:
+            return result
+        return _rebuild(built.structure, _unpack_tensor(result, built.parts))
+
+    def construct(self, **bindings: Any) -> Any:
+        """Applies the template to inputs given by name (PrettyTensor's ``construct``):
+        ``cell.construct(x=x, state=s)`` is ``cell(x=x, state=s)``."""
+        return self(**bindings)
+
+    def _bound_inputs(self, inputs: tuple[Any, ...], bindings: dict[str, Any]) -> tuple[Any, ...]:
+        """The inputs in the template's order, from positional ones and ones given by name."""
+        names = self._input_names
+        unknown = [key for key in bindings if key not in names]
+        if unknown:
+            raise ChainError(
+                f"template {self._display()!r} has no input {unknown[0]!r}; its inputs are "
+                f"{names}.{did_you_mean(unknown[0], names)}"
+            )
+        twice = [key for key in names[: len(inputs)] if key in bindings]
+        missing = [key for key in names[len(inputs) :] if key not in bindings]
+        if twice or missing:
+            raise ChainError(
+                f"template {self._display()!r} takes the inputs {names}: "
+                + (f"{twice[0]!r} given twice" if twice else f"{missing} not given")
+                + "."
+            )
+        return (*inputs, *(bindings[key] for key in names[len(inputs) :]))
 
     def _is_decorator_call(self, inputs: tuple[Any, ...]) -> bool:
         value = inputs[0]
@@ -257,12 +393,22 @@ class Template(Operators):
                 output = self._fn(*inputs)
             else:
                 output = inputs[0]
+                bound = dict(zip(self._input_names, inputs))
                 for step in self._steps:
+                    args = _bind(step.args, bound)
+                    kwargs = {key: _bind(value, bound) for key, value in step.kwargs.items()}
                     with in_force(step.scope):
-                        output = getattr(output, step.method)(*step.args, **step.kwargs)
+                        output = getattr(output, step.method)(*args, **kwargs)
+            structure: Any = None
+            parts: tuple[Shape, ...] = ()
+            flat = _flatten(output) if isinstance(output, (list, tuple)) else None
+            if flat is not None:  # several outputs: one packed tensor in the model
+                structure, parts = output, tuple(tuple(c.shape[1:]) for c in flat)
+                output = _pack(model_name, flat)
             if not isinstance(output, ChainBase):
                 raise ChainError(
-                    f"template {model_name!r} must give one chain, got {type(output).__name__}"
+                    f"template {model_name!r} must give one chain or a tuple of chains, got "
+                    f"{type(output).__name__}"
                     + (
                         " (take .softmax or .loss of the head's result)"
                         if isinstance(output, tuple)
@@ -271,13 +417,42 @@ class Template(Operators):
                     + "."
                 )
             model = output.network.build_model([output], model_name)
-        self._built = _Built(model, output.network, output, specs)
+        self._built = _Built(model, output.network, output, specs, structure, parts)
 
         def unbuild() -> None:  # the step that built it failed: as if never applied
             self._built = None
 
         on_failure(unbuild)
         return model
+
+    def _unpack(self, packed: Any, name: str) -> Any:
+        """A multi-output template's step on chains: ``packed`` (the step, all outputs in one
+        tensor) taken apart into the steps ``<name>.0``, ``<name>.1``, ... in the structure the
+        template's function returned; a single-output template's step as it is."""
+        built = cast(_Built, self._built)
+        if built.structure is None:
+            return packed
+        chains, start = [], 0
+        for index, shape in enumerate(built.parts):
+            width = _width(shape)
+            part = f"{name}.{index}"
+            layers = (
+                Slice(encode_key((slice(None), slice(start, start + width))), name=part),
+                Reshape([-1, *(int(d) for d in shape)], name=f"{part}_shape"),  # type: ignore[arg-type]
+            )
+            chains.append(packed._extend("apply_template", part, Lowering(layers)))
+            start += width
+        return _rebuild(built.structure, chains)
+
+    def _part_suffixes(self) -> list[str]:
+        """``[".0", ".1", ...]`` for a built template of several outputs, else ``[]``."""
+        built = self._built
+        return [f".{i}" for i in range(len(built.parts))] if built and built.structure else []
+
+    @property
+    def input_names(self) -> list[str]:
+        """The names of the template's inputs, in order (``cell(x=..., state=...)``)."""
+        return list(self._input_names)
 
     # ----------------------------------------------------------------- handles
     def _require_built(self, what: str) -> _Built:
@@ -390,9 +565,45 @@ def _input_names(fn: Callable[..., Any]) -> list[str]:
     return names
 
 
-def template(fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Template:
+def _pack(name: str, chains: list[Any]) -> Any:
+    """Several output chains of one dtype as one step ``outputs``: each flattened, then
+    concatenated (the template's model has one output)."""
+    dtypes = sorted({c.dtype for c in chains})
+    unknown = [c.name for c in chains if any(d is None for d in c.shape[1:])]
+    if len(dtypes) > 1 or unknown:
+        raise ChainError(
+            f"template {name!r} returns several chains; they must have one dtype and known "
+            f"shapes, got dtypes {dtypes}"
+            + (f" and unknown dimensions in {unknown}" if unknown else "")
+        )
+    first = chains[0]
+    pack = Pack(dtype=dtypes[0], name="outputs")
+    return first._extend("template", "outputs", Lowering((pack,), others=tuple(chains[1:])))
+
+
+def _width(shape: Shape) -> int:
+    """The number of values of one example of ``shape`` (known dimensions)."""
+    return math.prod(int(d) for d in shape if d is not None)
+
+
+def _unpack_tensor(packed: Any, parts: tuple[Shape, ...]) -> list[Any]:
+    """A multi-output template's packed result on tensors, taken apart."""
+    tensors, start = [], 0
+    for shape in parts:
+        width = _width(shape)
+        part = packed[:, start : start + width]
+        tensors.append(keras.ops.reshape(part, (-1, *shape)))
+        start += width
+    return tensors
+
+
+def template(fn: Callable[..., Any] | str | None = None, *, name: str | None = None) -> Template:
     """A template: ``template()`` records chain methods, ``template(fn)`` wraps a function of
     one or several chains (also as a decorator: ``@cn.template``, ``@cn.template(name=...)``).
+    ``template("x")`` records with the input named ``x`` (PrettyTensor's
+    ``pt.template("x")``); further inputs of a recording template are
+    :class:`UnboundVariable` arguments. A function may return a tuple of chains (a cell's
+    ``(output, new_state)``): applying the template gives them back in that form.
     Defaults scopes open when the template is defined apply to its steps.
 
     Examples:
@@ -407,6 +618,10 @@ def template(fn: Callable[..., Any] | None = None, *, name: str | None = None) -
         >>> h.name, len(h.model().weights)
         ('cell_2', 2)
     """
+    if isinstance(fn, str):
+        if not fn.isidentifier():
+            raise ChainTypeError(f"template(input_name): needs an identifier, got {fn!r}")
+        return Template(None, name=name, input_name=fn)
     if fn is not None and not callable(fn):
         raise TypeError(f"template(fn) needs a function of chains, got {fn!r}")
     return Template(fn, name=name)

@@ -131,3 +131,50 @@ def test_example_full_run_reaches_the_reference(
     _, accuracy = run_example(name, tmp_path, "--verbose", "2", timeout=timeout)
     check_outputs(name, tmp_path)
     assert accuracy >= bar, f"{name}: test accuracy {accuracy:.4f} < {bar}"
+
+
+# -- PrettyTensor's recurrent tutorials: their own data (examples/data), no --out -------------
+#: The parameter line each prints: PrettyTensor's count, asserted by the example itself.
+RECURRENT = {
+    "baby_names": "parameters: 80,866 (PrettyTensor's baby_names: 80,866)",
+    "shakespeare": "parameters: 504,576 (PrettyTensor's shakespeare: 504,576)",
+}
+EPOCH_LOSS = re.compile(r"^epoch \d+/\d+  loss (\d+\.\d+)$", re.M)
+
+
+def run_recurrent_example(name: str, *args: str, timeout: float) -> list[str]:
+    """Run ``examples/<name>.py *args``; checks the parameter line, that the loss printed
+    after each epoch fell and the last line; returns the output's lines."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / f"{name}.py"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    output = result.stdout
+    assert result.returncode == 0, (
+        f"{name} exited with {result.returncode}:\n{result.stderr[-4000:]}"
+    )
+    assert RECURRENT[name] in output, output[-2000:]
+    losses = [float(x) for x in EPOCH_LOSS.findall(output)]
+    assert len(losses) >= 2 and losses[-1] < losses[0], f"{name}: the loss did not fall: {losses}"
+    lines = output.strip().splitlines()
+    assert ACCURACY_LINE.match(lines[-1]), lines[-1]
+    return lines
+
+
+@pytest.mark.parametrize("name", list(RECURRENT))
+def test_recurrent_example_smoke(name: str) -> None:
+    lines = run_recurrent_example(name, "--smoke", timeout=300)
+    if name == "shakespeare":  # sampled one character at a time by the stateful copy
+        sample = next(line for line in lines if line.startswith("sample: "))
+        assert sample.startswith("sample: Shall I") and len(sample) >= len("sample: ") + 40
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(RECURRENT))
+def test_recurrent_example_full_run(name: str) -> None:
+    run_recurrent_example(name, timeout=30 * 60)

@@ -1,7 +1,8 @@
-"""Layers that merge several inputs where Keras has none: ``Stack``."""
+"""Layers that merge several inputs where Keras has none: ``Stack``, ``Pack``."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import keras
@@ -9,7 +10,7 @@ from keras import ops
 
 from chainnet.layers.shape import SameDtypeLayer
 
-__all__ = ["Stack"]
+__all__ = ["Pack", "Stack"]
 
 
 @keras.saving.register_keras_serializable(package="chainnet")
@@ -29,3 +30,15 @@ class Stack(SameDtypeLayer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
+
+
+@keras.saving.register_keras_serializable(package="chainnet")
+class Pack(SameDtypeLayer):
+    """Flattens each input to ``(batch, -1)`` and concatenates them: several outputs of one
+    dtype as one tensor (a template that returns several chains; ``Slice`` and ``Reshape``
+    take them apart again)."""
+
+    def call(self, inputs: Any) -> Any:
+        items = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        flat = [ops.reshape(x, (-1, math.prod(int(d) for d in x.shape[1:]))) for x in items]
+        return flat[0] if len(flat) == 1 else ops.concatenate(flat, axis=-1)

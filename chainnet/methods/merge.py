@@ -288,5 +288,15 @@ class TemplateMethods:
         applied = model.name in network and network.layer(model.name) is model
         if name is None and not applied and template.name_chosen:
             name = model.name  # the name you gave the template (a clash is an error)
-        node = network.next_name(model.name, name, method="apply_template")
-        return Lowering((model,), others=chains[1:], node_name=node)
+        suffixes = template._part_suffixes()
+        node = network.next_name(
+            model.name,
+            name,
+            method="apply_template",
+            suffixes=("", *suffixes) if suffixes else ("",),
+        )
+        lowering = Lowering((model,), others=chains[1:], node_name=node)
+        if not suffixes:
+            return lowering
+        # several outputs: the packed step, taken apart into <node>.0, <node>.1, ...
+        return template._unpack(me._extend("apply_template", node, lowering), node)
