@@ -9,7 +9,7 @@ another chain (cross-attention's ``value``, a mask) merges into the step's netwo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import keras
 
@@ -121,14 +121,15 @@ class AttentionMethods:
             output_shape = check_positive_int(method, "output_shape", output_shape)
         dropout = check_rate(method, "dropout", dropout)
         use_causal_mask = check_bool(method, "use_causal_mask", use_causal_mask)
-        value_chain = _other(self, value, method, "value")
-        key_chain = _other(self, key, method, "key")
+        me = cast(ChainBase, self)
+        value_chain = _other(me, value, method, "value")
+        key_chain = _other(me, key, method, "key")
         if key_chain is not None and value_chain is None:
             raise ValueError(f"{method}(key): give value= too (the keys belong to the values)")
         mask = (
             None
             if attention_mask is None
-            else as_operand(self, attention_mask, method=method, role="attention_mask")
+            else as_operand(me, attention_mask, method=method, role="attention_mask")
         )
         layer = keras.layers.MultiHeadAttention(
             num_heads,
@@ -143,7 +144,7 @@ class AttentionMethods:
             seed=seed,
             name=name,
         )
-        others = (value_chain or self, *([key_chain] if key_chain is not None else []))
+        others = (value_chain or me, *([key_chain] if key_chain is not None else []))
         call_kwargs: dict[str, Any] = {}
         if mask is not None:
             call_kwargs["attention_mask"] = mask

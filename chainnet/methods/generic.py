@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import keras
 import tensorflow as tf
 
-from chainnet._chainbase import Lowering
+from chainnet._chainbase import ChainBase, Lowering
 from chainnet._journal import rename_layer
 from chainnet._naming import has_automatic_name, snake_case
 from chainnet._operands import as_operand
@@ -160,11 +160,12 @@ class GenericMethods:
             rename_layer(layer, node)  # undone if the step fails
         if not other_chains and not kwargs:
             return Lowering((layer,), node_name=node)
+        me = cast(ChainBase, self)
         others = tuple(
-            as_operand(self, c, method="apply_layer", role="other_chains") for c in other_chains
+            as_operand(me, c, method="apply_layer", role="other_chains") for c in other_chains
         )
         call_kwargs = {
-            k: as_operand(self, v, method="apply_layer", role=k) if isinstance(v, Operators) else v
+            k: as_operand(me, v, method="apply_layer", role=k) if isinstance(v, Operators) else v
             for k, v in kwargs.items()
         }
         return Lowering(
