@@ -106,3 +106,14 @@ def test_a_template_replays_under_the_policy_of_its_definition() -> None:
 def test_a_bad_dtype_is_refused_at_once(value: str, match: str) -> None:
     with pytest.raises(cn.ChainError, match=match), cn.defaults(dtype=value):
         pass
+
+
+def test_cn_fit_trains_a_mixed_precision_model() -> None:
+    keras.utils.set_random_seed(0)
+    model = _mixed_classifier().softmax.model()
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    reviews, labels = text_transformer.make_reviews(256, np.random.default_rng(0))
+    history = cn.fit(model, [reviews, labels], None, batch_size=32, epochs=4, verbose=0, seed=0)
+    losses = history.history["loss"]
+    assert np.isfinite(losses).all()
+    assert losses[-1] < losses[0] - 0.02, losses
