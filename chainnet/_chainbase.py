@@ -124,11 +124,11 @@ class ChainBase(Operators):
         for layer in lowering.layers[1:]:
             x = layer(x)
             outputs.append(x)
-        # one parent per chain, in order (self-attention passes the chain twice)
-        parents = tuple(
-            dict.fromkeys(
-                (self._node, *(o._node for o in lowering.others), *(c._node for c in kwarg_chains))
-            )
+        # one parent per input, in order (self-attention has its chain twice, as join([x, x]))
+        parents = (
+            self._node,
+            *(o._node for o in lowering.others),
+            *(c._node for c in kwarg_chains),
         )
         stem, base = step_stem(node_name)
         node = Node(

@@ -191,7 +191,6 @@ class AttentionMethods:
             value,
             key,
             use_causal_mask,
-            dropout,
             keras.layers.Attention(
                 use_scale=check_bool("attention", "use_scale", use_scale),
                 score_mode=check_one_of("attention", "score_mode", score_mode, ("dot", "concat")),
@@ -235,7 +234,6 @@ class AttentionMethods:
             value,
             key,
             use_causal_mask,
-            dropout,
             keras.layers.AdditiveAttention(
                 use_scale=check_bool("additive_attention", "use_scale", use_scale),
                 dropout=check_rate("additive_attention", "dropout", dropout),
@@ -307,7 +305,6 @@ def _luong_or_bahdanau(
     value: Any,
     key: Any,
     use_causal_mask: bool,
-    dropout: float,
     layer: keras.layers.Layer,
 ) -> Lowering:
     """``layer([query, value(, key)], use_causal_mask=...)``: Keras' ``Attention`` and
