@@ -19,6 +19,7 @@ from chainnet._specs import METHODS
 from chainnet.methods import (
     ActivationMethods,
     ArithmeticMethods,
+    AttentionMethods,
     ConvMethods,
     DenseMethods,
     GenericMethods,
@@ -45,6 +46,7 @@ class Chain(
     GenericMethods,
     MergeMethods,
     RecurrentMethods,
+    AttentionMethods,
     HeadMethods,
     TemplateMethods,
     ChainBase,

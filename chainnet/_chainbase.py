@@ -8,7 +8,7 @@ step. The public :class:`chainnet.Chain` adds the method families on top of it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, NoReturn
 
 import keras
@@ -31,11 +31,17 @@ class Lowering:
 
     ``others`` are further chains passed with the chain's tensor to the first layer
     (for layers that merge several inputs); ``node_name`` overrides the step's name.
+    With ``positional=True`` the first layer is called as ``layer(x, *others)``
+    (``MultiHeadAttention(query, value)``) instead of on the list ``[x, *others]``;
+    ``call_kwargs`` are further keywords of that call, where chains (an attention mask)
+    pass their tensors and become parents of the step too.
     """
 
     layers: tuple[keras.layers.Layer, ...]
     others: tuple[ChainBase, ...] = ()
     node_name: str | None = None
+    positional: bool = False
+    call_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class ChainBase(Operators):
@@ -105,16 +111,26 @@ class ChainBase(Operators):
         if lowering.node_name is None and first.name != node_name and renamable:
             rename_layer(first, node_name)
         network = self.network
-        x: Any = (
-            [self._tensor, *(o._tensor for o in lowering.others)]
-            if lowering.others
-            else self._tensor
-        )
-        outputs = []
-        for layer in lowering.layers:
+        kwarg_chains = [v for v in lowering.call_kwargs.values() if isinstance(v, ChainBase)]
+        call_kwargs = {
+            k: v._tensor if isinstance(v, ChainBase) else v for k, v in lowering.call_kwargs.items()
+        }
+        tensors = [self._tensor, *(o._tensor for o in lowering.others)]
+        if lowering.positional:
+            args: tuple[Any, ...] = tuple(tensors)
+        else:
+            args = (tensors if lowering.others else self._tensor,)
+        x: Any = lowering.layers[0](*args, **call_kwargs)
+        outputs = [x]
+        for layer in lowering.layers[1:]:
             x = layer(x)
             outputs.append(x)
-        parents = (self._node, *(o._node for o in lowering.others))
+        # one parent per input, in order (self-attention has its chain twice, as join([x, x]))
+        parents = (
+            self._node,
+            *(o._node for o in lowering.others),
+            *(c._node for c in kwarg_chains),
+        )
         stem, base = step_stem(node_name)
         node = Node(
             node_name, method, lowering.layers, tuple(outputs), parents, call_site(), stem, base

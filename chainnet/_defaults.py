@@ -12,10 +12,19 @@ from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from chainnet._errors import ChainError, did_you_mean
-from chainnet._specs import KEY_ALIASES, KEYWORD_KEYS, METHOD_KEYS, METHODS
+import keras
 
-__all__ = ["DefaultsScope", "current_defaults", "defaults", "defaults_table", "in_force"]
+from chainnet._errors import ChainError, did_you_mean
+from chainnet._specs import KEY_ALIASES, KEYWORD_KEYS, METHOD_KEYS, METHODS, STEP_KEYS
+
+__all__ = [
+    "DefaultsScope",
+    "current_defaults",
+    "defaults",
+    "defaults_table",
+    "in_force",
+    "step_dtype_policy",
+]
 
 
 class DefaultsScope:
@@ -110,7 +119,9 @@ def _validate(values: Mapping[str, Any]) -> DefaultsScope:
     for key, value in values.items():
         key = KEY_ALIASES.get(key, key)
         spec = METHODS.get(key)
-        if key in KEYWORD_KEYS or (spec is None and key in keywords):
+        if key == "dtype":
+            globals_[key] = _dtype_policy(value)
+        elif key in KEYWORD_KEYS or (spec is None and key in keywords):
             globals_[key] = value
         elif spec is not None:
             if not isinstance(value, Mapping):
@@ -134,8 +145,45 @@ def _validate(values: Mapping[str, Any]) -> DefaultsScope:
                     raise _key_error(sub_key, f" for method {key!r}", sorted(spec.keywords))
             per_method[key] = method_values
         else:
-            raise _key_error(key, "", sorted(keywords | set(METHODS.names())))
+            raise _key_error(key, "", sorted(keywords | set(METHODS.names()) | set(STEP_KEYS)))
     return DefaultsScope(globals_, per_method)
+
+
+def _dtype_policy(value: Any) -> str:
+    """The ``dtype`` key as a Keras dtype policy's name (``"mixed_float16"``, ``"float32"``)."""
+    try:
+        policy = keras.dtype_policies.get(value)
+    except (TypeError, ValueError) as err:
+        raise ChainError(
+            f"cn.defaults(dtype): {value!r} is no Keras dtype policy ({err}); give a name such "
+            'as "mixed_float16", "mixed_bfloat16", "float32" or "float64".'
+        ) from None
+    if not keras.backend.is_float_dtype(policy.compute_dtype):
+        raise ChainError(
+            f"cn.defaults(dtype): {value!r} computes in {policy.compute_dtype}; the layers' "
+            "dtype policy must be a float one (cast the data with .cast() instead)."
+        )
+    return str(policy.name)
+
+
+@contextlib.contextmanager
+def step_dtype_policy() -> Iterator[None]:
+    """Makes the scope's ``dtype`` policy Keras' policy while one step builds its layers and
+    applies them (Keras reads it when a layer is made), then puts the previous one back.
+
+    Keras keeps its policy per thread, so other threads never see the change; without a
+    ``dtype`` key in force nothing changes.
+    """
+    policy = current_defaults().globals.get("dtype")
+    previous = keras.config.dtype_policy()
+    if policy is None or policy == previous.name:
+        yield
+        return
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 @contextlib.contextmanager
@@ -146,9 +194,11 @@ def defaults(**values: Any) -> Iterator[DefaultsScope]:
     them). A key applies to every method that declares it; a method name with a dict sets
     defaults for that method only (``dropout={"rate": 0.3}``). ``batch_normalize`` is the
     keyword: ``True`` or a dict of batch-norm options puts batch normalization after every
-    convolution. Nested scopes merge (the innermost wins) and an argument passed explicitly
-    always wins. An unknown or misdirected key raises at once, naming the methods that
-    have it.
+    convolution. ``dtype`` is the Keras dtype policy of every layer the scope's steps make:
+    ``dtype="mixed_float16"`` builds them in mixed precision (heads, losses and softmax
+    compute in float32) and leaves Keras' global policy as it is. Nested scopes merge (the
+    innermost wins) and an argument passed explicitly always wins. An unknown or
+    misdirected key raises at once, naming the methods that have it.
 
     Args:
         **values: The defaults, by key.
@@ -186,11 +236,14 @@ def defaults_table() -> str:
     """
     builtin = [spec for spec in METHODS if spec.builtin]  # chainnet's own methods only
     keys = {key for spec in builtin for key in spec.keywords} | KEYWORD_KEYS | METHOD_KEYS
+    keys |= set(STEP_KEYS)
     rows = ["| key | taken from scopes by | meaning |", "|---|---|---|"]
     for key in sorted(keys):
         names = [s.name for s in sorted(builtin, key=lambda s: s.name) if key in s.keywords]
         takers = ", ".join(f"`{name}`" for name in names) or "-"
-        if key in KEYWORD_KEYS:
+        if key in STEP_KEYS:
+            takers, meaning = "every step", STEP_KEYS[key]
+        elif key in KEYWORD_KEYS:
             meaning = f"the keyword, not the method `{key}()`"
         elif key in METHOD_KEYS:
             takers = f"`{key}` (a dict of its keywords)"

@@ -18,7 +18,7 @@ import keras
 import tensorflow as tf
 
 from chainnet._chainbase import ChainBase, Lowering
-from chainnet._defaults import current_defaults
+from chainnet._defaults import current_defaults, step_dtype_policy
 from chainnet._errors import ChainError, ChainTypeError
 from chainnet._journal import all_or_nothing
 from chainnet._naming import snake_case
@@ -142,7 +142,7 @@ def _wrap(
             bound.arguments[key] = _fresh(value)
         # all or nothing: the merge of other chains' networks, the step's nodes and any layer
         # renamed are undone if the step fails
-        with all_or_nothing(), naming_step():
+        with all_or_nothing(), naming_step(), step_dtype_policy():
             try:
                 network = merge_networks(self.network, chains_among(bound.arguments.values()))
             except ChainError as err:

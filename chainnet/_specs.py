@@ -16,6 +16,7 @@ __all__ = [
     "L2LOSS_SPELLINGS",
     "METHODS",
     "METHOD_KEYS",
+    "STEP_KEYS",
     "MethodRegistry",
     "MethodSpec",
 ]
@@ -29,6 +30,18 @@ __all__ = [
 # ``lstm={"dropout": 0.3}``. A test keeps every such key in one of the two sets.
 KEYWORD_KEYS = frozenset({"activation", "batch_normalize"})
 METHOD_KEYS = frozenset({"dropout"})
+
+# Keys that set something of every step a scope builds, not a keyword of its methods, each
+# with its meaning (shown in docs/defaults.md). ``dtype`` is the Keras dtype policy of the
+# layers the scope's steps make: ``cn.defaults(dtype="mixed_float16")`` builds them in mixed
+# precision (float16 compute, float32 variables) and leaves the global policy as it was.
+STEP_KEYS = {
+    "dtype": (
+        'the Keras dtype policy of every layer the scope\'s steps make (`"mixed_float16"`: '
+        "float16 compute, float32 variables; heads, losses and softmax stay float32); the "
+        "global policy is left as it is"
+    ),
+}
 
 # Scope keys that are another spelling of a declared key: TF-Slim's ``stride`` reaches every
 # method that takes ``strides`` (convolutions and pools alike).

@@ -109,52 +109,7 @@ EXEMPTIONS: dict[str, dict[str, str]] = {
 # every other check; the named check must fail (the test is then reported as xfailed), and
 # the row fails once the bug is fixed, so that the entry is removed.
 # ---------------------------------------------------------------------------------------
-_CONSTANT_DTYPE = (
-    "chainnet bug: arithmetic with a constant casts to the chain's dtype at build time "
-    "(Arithmetic(result_dtype='float32')), so under mixed_float16 `x - 0.5` on a float32 "
-    "input computes float32, where the same step between two chains (and any Keras layer) "
-    "computes float16"
-)
-_LOSS_DTYPE = (
-    "chainnet bug: under mixed_float16 the loss layer (BatchLoss) reports float32 but "
-    "computes float16 (its inputs are autocast); Keras' losses compute in float32"
-)
-_TOP_K_HALF = (
-    "chainnet bug: under mixed_float16 evaluate_classifier fails when the model runs "
-    "(InvalidArgumentError: InTopKV2 expects float32, got half); Keras' metrics cast the "
-    "predictions to float32"
-)
-KNOWN_BUGS: dict[str, dict[str, str]] = {
-    **{
-        row: {"mixed_precision": _CONSTANT_DTYPE}
-        for row in (
-            "add",
-            "minus-scalar",
-            "divide-scalar",
-            "reversed-subtract",
-            "reversed-divide",
-            "reversed-add",
-            "negate",
-        )
-    },
-    **{
-        row: {"mixed_precision": _LOSS_DTYPE}
-        for row in (
-            "softmax_classifier-class-ids",
-            "softmax_classifier-one-hot-weighted",
-            "cross_entropy",
-            "cross_entropy-weighted",
-            "sparse_cross_entropy",
-            "sparse_cross_entropy-of-a-dense-layer",
-            "binary_cross_entropy_with_logits",
-            "l2_regression",
-            "l2_regression-weighted",
-            "l1_regression",
-        )
-    },
-    "evaluate_classifier": {"mixed_precision": _TOP_K_HALF},
-    "evaluate_classifier-one-hot-top2": {"mixed_precision": _TOP_K_HALF},
-}
+KNOWN_BUGS: dict[str, dict[str, str]] = {}
 
 
 # ---------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ FIGURES = {
         "conv2_outputs_image2",
     ],
     "api_tour": ["levels"],
+    "vit_mnist": ["history", "confusion_matrix"],
 }
 
 
@@ -90,6 +91,7 @@ EXPECTED_OUTPUT = {
         "== 4. the Keras model",
         "saved to .keras and loaded back with safe_mode=True: same predictions True",
     ],
+    "vit_mnist": ["Total params: 71,946"],
 }
 
 
@@ -123,6 +125,7 @@ full_mnist = pytest.mark.skipif(
         ("mnist_mlp", 0.970, 20 * 60),  # 20 epochs: 97.40% in 19 s on 2 cores
         ("mnist_pretty", 0.985, 60 * 60),  # 10,000 iterations: 98.91% in 4 min
         ("mnist_cnn", 0.990, 3 * 60 * 60),  # 10 epochs: 99.51% in 21 min
+        ("vit_mnist", 0.970, 60 * 60),  # 5 epochs: 97.39% in 351 s
     ],
 )
 def test_example_full_run_reaches_the_reference(
@@ -178,3 +181,38 @@ def test_recurrent_example_smoke(name: str) -> None:
 @pytest.mark.parametrize("name", list(RECURRENT))
 def test_recurrent_example_full_run(name: str) -> None:
     run_recurrent_example(name, timeout=30 * 60)
+
+
+def test_text_transformer_smoke() -> None:
+    """The keras-io Transformer classifier trains on its own made-up reviews (no data files):
+    the loss falls over the smoke run's epochs."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "text_transformer.py"), "--smoke"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "23,870 parameters" in result.stdout
+    assert "loss fell" in result.stdout, result.stdout[-2000:]
+    assert re.search(r"^test accuracy: \d\.\d{4}$", result.stdout, re.MULTILINE)
+
+
+@pytest.mark.slow
+def test_text_transformer_full_run_learns() -> None:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "text_transformer.py")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30 * 60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "loss fell" in result.stdout
+    accuracy = float(result.stdout.strip().splitlines()[-1].split()[-1])
+    assert accuracy >= 0.95, result.stdout  # 4 epochs: 100% in 67 s

@@ -9,14 +9,26 @@ import keras
 from keras import ops
 
 from chainnet._losses import LOSSES, accuracy
+from chainnet.layers.shape import full_precision_dtype
 
 __all__ = ["Accuracy", "BatchLoss", "TiedSoftmax"]
 
 _register = keras.saving.register_keras_serializable(package="chainnet")
 
 
+class _FullPrecision(keras.layers.Layer):
+    """A layer that, made under a mixed-precision policy without ``dtype=``, computes in the
+    policy's variable dtype (float32): its float inputs are cast up, as Keras' losses and
+    metrics compute in float32 whatever the model's policy."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        if kwargs.get("dtype") is None:
+            kwargs["dtype"] = full_precision_dtype()
+        super().__init__(**kwargs)
+
+
 @_register
-class BatchLoss(keras.layers.Layer):
+class BatchLoss(_FullPrecision):
     """The batch loss ``kind`` of ``[predictions, target]`` or ``[predictions, target, weights]``.
 
     It returns the scalar loss and adds it to the layer's (so the model's) losses with
@@ -44,7 +56,7 @@ class BatchLoss(keras.layers.Layer):
 
 
 @_register
-class TiedSoftmax(keras.layers.Layer):
+class TiedSoftmax(_FullPrecision):
     """``softmax(logits)`` of ``[logits, loss]``: the loss input only ties the loss step into
     every model built from the softmax, so that the model keeps the loss."""
 
@@ -57,7 +69,7 @@ class TiedSoftmax(keras.layers.Layer):
 
 
 @_register
-class Accuracy(keras.layers.Layer):
+class Accuracy(_FullPrecision):
     """The fraction of ``[logits, labels]`` examples whose label is in the top ``topk``."""
 
     def __init__(self, topk: int = 1, **kwargs: Any) -> None:

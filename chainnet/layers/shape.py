@@ -24,6 +24,7 @@ __all__ = [
     "Squeeze",
     "Transpose",
     "is_int",
+    "full_precision_dtype",
     "step_dtype",
 ]
 
@@ -57,6 +58,24 @@ def step_dtype(*dtypes: str) -> str | None:
     if keras.backend.is_float_dtype(dtype) and policy.compute_dtype != policy.variable_dtype:
         return None
     return dtype
+
+
+def full_precision_dtype() -> str | None:
+    """The dtype of a step that computes in full precision under a mixed-precision policy
+    (losses, accuracy, softmax: Keras' mixed-precision guide keeps them in float32): the
+    policy's variable dtype, or ``None`` (the policy's own) under any other policy.
+
+    Examples:
+        >>> import keras
+        >>> full_precision_dtype() is None
+        True
+        >>> keras.config.set_dtype_policy("mixed_float16")
+        >>> full_precision_dtype()
+        'float32'
+        >>> keras.config.set_dtype_policy("float32")
+    """
+    policy = keras.config.dtype_policy()
+    return str(policy.variable_dtype) if policy.compute_dtype != policy.variable_dtype else None
 
 
 def resolve_reshape(spec: Sequence[SpecItem], shape: Shape) -> Shape:

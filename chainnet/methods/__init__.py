@@ -2,6 +2,7 @@
 
 from chainnet.methods.activation import ActivationMethods
 from chainnet.methods.arithmetic import ArithmeticMethods
+from chainnet.methods.attention import AttentionMethods
 from chainnet.methods.conv import ConvMethods
 from chainnet.methods.dense import DenseMethods
 from chainnet.methods.generic import GenericMethods
@@ -15,6 +16,7 @@ from chainnet.methods.shape import ShapeMethods
 __all__ = [
     "ActivationMethods",
     "ArithmeticMethods",
+    "AttentionMethods",
     "ConvMethods",
     "DenseMethods",
     "GenericMethods",

@@ -15,6 +15,7 @@ import keras
 
 from chainnet._arguments import check_axis, check_number
 from chainnet._registry import chain_method
+from chainnet.layers.shape import full_precision_dtype
 from chainnet.methods._common import ActivationLike, check_numeric_input, int_dtype
 
 __all__ = ["ActivationMethods"]
@@ -177,10 +178,13 @@ class ActivationMethods:
     def softmax_activation(self, *, axis: int = -1, name: str | None = None) -> Any:
         """Softmax over ``axis`` (see ``softmax_classifier`` for a head with a loss).
 
+        Under a mixed-precision policy (``cn.defaults(dtype="mixed_float16")``) it computes
+        in float32, as Keras' mixed-precision guide advises for a model's final softmax.
+
         Examples:
             >>> import chainnet as cn
             >>> cn.input((10,)).softmax_activation().shape
             (None, 10)
         """
         check_axis("softmax_activation", "axis", axis, len(self.shape))  # type: ignore[attr-defined]
-        return keras.layers.Softmax(axis=axis, name=name)
+        return keras.layers.Softmax(axis=axis, dtype=full_precision_dtype(), name=name)

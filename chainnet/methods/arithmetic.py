@@ -12,6 +12,7 @@ from chainnet._operands import as_operand
 from chainnet._registry import chain_method
 from chainnet._shapes import check_broadcast
 from chainnet.layers.arithmetic import Arithmetic
+from chainnet.layers.shape import step_dtype
 
 __all__ = ["ArithmeticMethods"]
 
@@ -27,12 +28,16 @@ def _lower(chain: Any, op: str, other: Any, reverse: bool, name: str | None) -> 
     return Arithmetic(op, constant=operand, reverse=reverse, result_dtype=result, name=name)
 
 
-def _result_dtype(chain_dtype: str, constant: np.ndarray) -> str:
+def _result_dtype(chain_dtype: str, constant: np.ndarray) -> str | None:
     """A float constant on an int chain gives floats (``floatx``); otherwise the chain's dtype
-    wins, so ``float32_chain * np.ones(3)`` (float64) stays float32."""
+    wins, so ``float32_chain * np.ones(3)`` (float64) stays float32. Under a mixed-precision
+    policy a number (a weak type in ``keras.ops``) on a float chain follows the policy
+    (``None``: the input as the layer casts it, float16), as the same step between two
+    chains and every Keras layer do; an array keeps the chain's float32, as ``keras.ops``
+    promote float16 with a float32 array."""
     if constant.dtype.kind == "f" and "float" not in chain_dtype:
         return keras.config.floatx()
-    return chain_dtype
+    return step_dtype(chain_dtype) if constant.ndim == 0 else chain_dtype
 
 
 class ArithmeticMethods:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import keras
 import tensorflow as tf
 
-from chainnet._chainbase import Lowering
+from chainnet._chainbase import ChainBase, Lowering
 from chainnet._journal import rename_layer
 from chainnet._naming import has_automatic_name, snake_case
+from chainnet._operands import as_operand
+from chainnet._operators import Operators
 from chainnet._registry import chain_method
 from chainnet.methods._common import check_function
 
@@ -112,7 +114,13 @@ class GenericMethods:
         return keras.layers.Lambda(fn, arguments=arguments, dtype=dtype, name=name)
 
     @chain_method(names_itself=True)
-    def apply_layer(self, layer: keras.layers.Layer, *, name: str | None = None) -> Any:
+    def apply_layer(
+        self,
+        layer: keras.layers.Layer,
+        *other_chains: Any,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """Applies any Keras layer (or model) as one step.
 
         The step takes ``name`` if given (the layer must be new, so that it can be renamed),
@@ -150,4 +158,16 @@ class GenericMethods:
         node = network.next_name(base, explicit, method="apply_layer")
         if renamed:
             rename_layer(layer, node)  # undone if the step fails
-        return Lowering((layer,), node_name=node)
+        if not other_chains and not kwargs:
+            return Lowering((layer,), node_name=node)
+        me = cast(ChainBase, self)
+        others = tuple(
+            as_operand(me, c, method="apply_layer", role="other_chains") for c in other_chains
+        )
+        call_kwargs = {
+            k: as_operand(me, v, method="apply_layer", role=k) if isinstance(v, Operators) else v
+            for k, v in kwargs.items()
+        }
+        return Lowering(
+            (layer,), others=others, node_name=node, positional=True, call_kwargs=call_kwargs
+        )

@@ -20,6 +20,7 @@ from chainnet._operands import as_operand
 from chainnet._registry import chain_method
 from chainnet._shapes import check_same_shape
 from chainnet.layers.losses import Accuracy, BatchLoss, TiedSoftmax
+from chainnet.layers.shape import full_precision_dtype
 from chainnet.methods._common import InitializerLike, RegularizerLike, kernel_regularizer_for
 from chainnet.methods.merge import multi_chain_method
 
@@ -159,7 +160,13 @@ class HeadMethods:
         )
         logits: Chain = self._extend(method, final, dense)  # type: ignore[attr-defined]
         if labels_chain is None or weights is None:
-            softmax = _step(logits, method, f"{final}_softmax", keras.layers.Softmax(), ())
+            softmax = _step(
+                logits,
+                method,
+                f"{final}_softmax",
+                keras.layers.Softmax(dtype=full_precision_dtype()),
+                (),
+            )
             return SoftmaxResult(softmax, None, logits)
         loss_kind = "sparse_cross_entropy" if kind == "sparse" else "cross_entropy"
         loss = _step(

@@ -1,4 +1,5 @@
-"""Normalization and regularization: ``batch_normalize``, ``layer_normalize``, ``dropout``."""
+"""Normalization and regularization: ``batch_normalize``, ``layer_normalize``,
+``rms_normalize``, ``group_normalize``, ``dropout``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ from typing import Any
 
 import keras
 
-from chainnet._arguments import check_axis, check_bool, check_number, check_rate
+from chainnet._arguments import (
+    check_axis,
+    check_bool,
+    check_number,
+    check_positive_int,
+    check_rate,
+)
 from chainnet._registry import chain_method
 from chainnet.methods._common import BATCH_NORM_DEFAULTS
 
@@ -96,6 +103,69 @@ class NormalizationMethods:
         _check_normalization(self, "layer_normalize", axis, epsilon, center, scale)
         return keras.layers.LayerNormalization(
             axis=axis, epsilon=epsilon, center=center, scale=scale, name=name
+        )
+
+    @chain_method(defaults=("epsilon",), float_input=True)
+    def rms_normalize(
+        self, *, axis: int = -1, epsilon: float = 1e-6, name: str | None = None
+    ) -> Any:
+        """Root-mean-square normalization over ``axis`` (``keras.layers.RMSNormalization``):
+        ``x / sqrt(mean(x**2) + epsilon) * scale``, a learned ``scale`` per feature and no
+        offset (the normalization of T5 and Llama).
+
+        Args:
+            axis: The axis normalized over.
+            epsilon: Added to the mean square.
+            name: The step's name.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> y = cn.input((5, 8)).rms_normalize()
+            >>> y.shape, y.layer.count_params()
+            ((None, 5, 8), 8)
+        """
+        _check_normalization(self, "rms_normalize", axis, epsilon, True, True)
+        return keras.layers.RMSNormalization(axis=axis, epsilon=epsilon, name=name)
+
+    @chain_method(defaults=("epsilon", "center", "scale"), float_input=True)
+    def group_normalize(
+        self,
+        groups: int = 32,
+        *,
+        axis: int = -1,
+        epsilon: float = 0.001,
+        center: bool = True,
+        scale: bool = True,
+        name: str | None = None,
+    ) -> Any:
+        """Group normalization (``keras.layers.GroupNormalization``): the channels of
+        ``axis`` split into ``groups`` groups, each normalized over its channels and the other
+        non-batch axes. ``groups=1`` normalizes over all channels, ``groups`` equal to the
+        channels is instance normalization.
+
+        Args:
+            groups: The number of groups; must divide the channels.
+            axis: The channels axis.
+            epsilon: Added to the variance.
+            center: Learn an offset (``beta``).
+            scale: Learn a scale (``gamma``).
+            name: The step's name.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> cn.input((8, 8, 16)).group_normalize(4).shape
+            (None, 8, 8, 16)
+        """
+        _check_normalization(self, "group_normalize", axis, epsilon, center, scale)
+        groups = check_positive_int("group_normalize", "groups", groups)
+        channels = self.shape[axis]  # type: ignore[attr-defined]
+        if channels is not None and channels % groups:
+            raise ValueError(
+                f"group_normalize(groups): {groups} groups do not divide the {channels} "
+                f"channels of axis {axis}"
+            )
+        return keras.layers.GroupNormalization(
+            groups=groups, axis=axis, epsilon=epsilon, center=center, scale=scale, name=name
         )
 
     @chain_method(

@@ -14,6 +14,7 @@ from chainnet._registry import METHODS
 from . import (
     test_activation,
     test_arithmetic,
+    test_attention,
     test_conv,
     test_dense,
     test_generic,
@@ -28,6 +29,7 @@ from . import (
 TABLES: tuple[ModuleType, ...] = (
     test_activation,
     test_arithmetic,
+    test_attention,
     test_conv,
     test_dense,
     test_generic,

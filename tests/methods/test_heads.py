@@ -60,11 +60,13 @@ class KerasTopK(L.Layer):
 
 def _classifier(classes: int, loss: keras.losses.Loss | None = None) -> Any:
     """Reference for ``softmax_classifier``: ``Dense`` logits, their ``Softmax`` and, with
-    labels, the Keras loss: ``[softmax, loss, logits]`` (``[softmax, logits]`` without)."""
+    labels, the Keras loss: ``[softmax, loss, logits]`` (``[softmax, logits]`` without).
+    The softmax computes in float32, as Keras' mixed-precision guide makes a model's last
+    softmax (``Activation("softmax", dtype="float32")``)."""
 
     def reference(x: Any, labels: Any = None, weights: Any = None) -> list[Any]:
         logits = L.Dense(classes)(x)
-        softmax = L.Softmax()(logits)
+        softmax = L.Softmax(dtype="float32")(logits)
         if loss is None:
             return [softmax, logits]
         extra = () if weights is None else (weights,)
