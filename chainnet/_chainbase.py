@@ -207,9 +207,10 @@ class ChainBase(Operators):
         """
         return self.network.build_model([self], name)
 
-    def summary(self, print_fn: Any = print) -> None:
-        """Prints every layer this chain depends on: name, method, output shape, parameters."""
-        self.network.summary([self], print_fn=print_fn)
+    def summary(self, print_fn: Any = print, *, expand: bool = False) -> None:
+        """Prints every layer this chain depends on: name, method, output shape, parameters;
+        ``expand=True`` lists the layers inside model steps too, by path."""
+        self.network.summary([self], print_fn=print_fn, expand=expand)
 
     def numpy(self) -> np.ndarray:
         """The value of an eager chain as a NumPy array."""

@@ -34,8 +34,16 @@ LAYERS: list[tuple[str, list[str]]] = [
         ],
     ),
     (
-        "own Keras layers, pure loss functions, defaults scopes, the summary table",
-        ["chainnet._defaults", "chainnet._losses", "chainnet._summary", "chainnet.layers.*"],
+        "own Keras layers, pure loss functions, defaults scopes, the summary table, "
+        "inside model steps, weights by name",
+        [
+            "chainnet._defaults",
+            "chainnet._losses",
+            "chainnet._summary",
+            "chainnet.layers.*",
+            "chainnet._inner",
+            "chainnet._weights",
+        ],
     ),
     (
         "core: Network (naming service, merges), the chain base class, operand adoption",
