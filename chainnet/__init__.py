@@ -17,6 +17,7 @@ from chainnet._network import Network, Node
 from chainnet._registry import Lowering, register
 from chainnet._sequential import SequentialBuilder
 from chainnet._template import Template, template
+from chainnet._weights import WeightsReport
 from chainnet.losses import regularization_loss, total_loss
 from chainnet.methods.heads import SoftmaxResult
 from chainnet.training import Trainer, fit
@@ -35,6 +36,7 @@ __all__ = [
     "SoftmaxResult",
     "Template",
     "Trainer",
+    "WeightsReport",
     "current_defaults",
     "defaults",
     "fit",

@@ -37,6 +37,7 @@ FIGURES = {
         "conv2_outputs_image2",
     ],
     "api_tour": ["levels"],
+    "transfer_learning": ["history"],
 }
 
 
@@ -77,6 +78,10 @@ def check_outputs(name: str, out: Path) -> dict[str, Any]:
 #: whole epochs of 3 steps and 1 more, which exercises both parts of its iteration count.
 SMOKE_OPTIONS = {"mnist_pretty": ("--iterations", "7")}
 
+#: Seconds a smoke run may take (default 180): transfer_learning traces MobileNetV2 twice
+#: (a second compile after unfreezing), about 35 s of CPU, minutes on a shared machine.
+SMOKE_TIMEOUT = {"transfer_learning": 600}
+
 #: Lines each smoke run must print.
 EXPECTED_OUTPUT = {
     "mnist_mlp": ["Total params: 50,890"],
@@ -90,13 +95,22 @@ EXPECTED_OUTPUT = {
         "== 4. the Keras model",
         "saved to .keras and loaded back with safe_mode=True: same predictions True",
     ],
+    "transfer_learning": [
+        "taps: backbone/block_3_expand_relu (None, 8, 8, 48), "
+        "backbone/block_6_expand_relu (None, 4, 4, 96)",
+        "phase 1: froze 153 backbone layers; trainable 14,250",
+        "Trainable params: 14,250",
+        "phase 2: unfroze ['backbone/block_16_expand', ",
+        "trainable 75,290",
+        "saved to .keras and loaded back with safe_mode=True: same predictions True",
+    ],
 }
 
 
 @pytest.mark.parametrize("name", list(FIGURES))
 def test_example_smoke(name: str, tmp_path: Path) -> None:
     args = ("--smoke", "--data-dir", str(FIXTURE), "--verbose", "2", *SMOKE_OPTIONS.get(name, ()))
-    output, accuracy = run_example(name, tmp_path, *args, timeout=180)
+    output, accuracy = run_example(name, tmp_path, *args, timeout=SMOKE_TIMEOUT.get(name, 180))
     results = check_outputs(name, tmp_path)
     for line in EXPECTED_OUTPUT[name]:
         assert line in output, f"{name} did not print {line!r}:\n{output[-3000:]}"
