@@ -7,9 +7,11 @@ runs in two phases: the backbone frozen (``network.freeze("backbone/*")``), only
 learns; then its last block unfrozen (``network.unfreeze("backbone/block_16_*")``) and the
 model compiled again. The data are MNIST digits padded to 32x32 and repeated to 3 channels.
 
-Here the backbone starts from random weights (``--weights none``, nothing is downloaded); where
-you have the ImageNet weights, ``--weights imagenet`` starts from them (Keras fetches them once,
-or pass a path to a ``.h5`` file), which is what the frozen phase is for. Writes
+Here the backbone starts from random weights (``--weights none``, nothing is downloaded), with
+its batch normalization statistics set from the digits so that its features do not vanish:
+the frozen phase then learns from random convolutional features. Where you have the ImageNet
+weights, ``--weights imagenet`` starts from them (Keras fetches them once, or pass a path to
+a ``.h5`` file), which is what the frozen phase is for. Writes
 ``history.png``, the model (saved and loaded back in safe mode) and ``results.json`` to --out.
 
 Run: ``python examples/transfer_learning.py [--data-dir DIR] [--out out/transfer_learning]``
@@ -52,6 +54,24 @@ def build(weights: str | None) -> cn.Chain:
     return top.join([mid, low], name="features").fully_connected(10, name="logits")
 
 
+def calibrate_batch_norm(backbone: keras.Model, images: np.ndarray) -> int:
+    """Random weights only: every batch normalization layer's moving mean and variance become
+    those of ``images`` (one forward pass in training mode with momentum 0).
+
+    A frozen layer normalizes with its moving statistics. Those of an untrained MobileNetV2
+    are the initial 0 and 1, which shrink the features a hundredfold at every block (to
+    1e-12 at the top); after this, every layer's output is normalized as in training.
+    """
+    layers = [x for x in backbone.layers if isinstance(x, keras.layers.BatchNormalization)]
+    momenta = [x.momentum for x in layers]
+    for layer in layers:
+        layer.momentum = 0.0
+    backbone(images, training=True)
+    for layer, momentum in zip(layers, momenta):
+        layer.momentum = momentum
+    return len(layers)
+
+
 def compile_model(model: keras.Model, learning_rate: float) -> None:
     """Keras reads which weights train when it compiles: compile after every freeze."""
     model.compile(
@@ -83,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> float:
     model = logits.model(name="transfer_learning")
     print(f"taps: {', '.join(f'{t} {net[t].shape}' for t in TAPS)}")
 
+    if args.weights == "none":
+        count = calibrate_batch_norm(net.layer("backbone"), x_train[:512])
+        print(f"random weights: {count} batch norm layers calibrated on 512 training images")
     frozen = net.freeze("backbone/*")
     print(f"phase 1: froze {len(frozen)} backbone layers; trainable {trainable(model):,}")
     logits.summary()

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from chain_helpers import tutorial_cnn
 
 import chainnet as cn
 from chainnet import ChainError
@@ -237,21 +238,6 @@ def test_freeze_and_unfreeze_by_pattern_count_as_keras() -> None:
 
 
 # ----------------------------------------------------------------------------- weights
-def pretty_tutorial_cnn() -> cn.Chain:
-    """The PrettyTensor tutorial's CNN, named as there (see examples/mnist_pretty.py)."""
-    image = cn.input((28, 28, 1), name="image")
-    with cn.defaults(activation="relu", padding="same"):
-        return (
-            image.conv2d(5, 16, name="layer_conv1")
-            .max_pool(2, 2)
-            .conv2d(5, 36, name="layer_conv2")
-            .max_pool(2, 2)
-            .flatten()
-            .fully_connected(128, name="layer_fc1")
-            .fully_connected(10, activation=None, name="layer_fc_out")
-        )
-
-
 TF1_SHAPES = {
     "layer_conv1/weights": (5, 5, 1, 16),
     "layer_conv1/bias": (16,),
@@ -284,7 +270,7 @@ def tf1_checkpoint(
 
 def test_a_tf1_checkpoint_loads_by_name_into_the_pretty_tensor_cnn(tmp_path: Path) -> None:
     prefix, values = tf1_checkpoint(tmp_path, TF1_SHAPES)
-    net = pretty_tutorial_cnn().network
+    net = tutorial_cnn().network
     report = net.load_weights(prefix)
     assert report.matched == [
         "layer_conv1/kernel",
@@ -309,7 +295,7 @@ def test_a_tf1_checkpoint_loads_by_name_into_the_pretty_tensor_cnn(tmp_path: Pat
 def test_strict_mode_assigns_nothing_on_a_mismatch(tmp_path: Path) -> None:
     shapes = dict(TF1_SHAPES, **{"layer_fc_out/weights": (128, 11)})
     prefix, _ = tf1_checkpoint(tmp_path, shapes)
-    net = pretty_tutorial_cnn().network
+    net = tutorial_cnn().network
     before = {p: v.numpy().copy() for p, v in net.variables.items()}
     with pytest.raises(ChainError, match="nothing assigned") as caught:
         net.load_weights(prefix)
