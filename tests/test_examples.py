@@ -98,10 +98,11 @@ EXPECTED_OUTPUT = {
     "transfer_learning": [
         "taps: backbone/block_3_expand_relu (None, 8, 8, 48), "
         "backbone/block_6_expand_relu (None, 4, 4, 96)",
-        "phase 1: froze 153 backbone layers; trainable 14,250",
-        "Trainable params: 14,250",
-        "phase 2: unfroze ['backbone/block_16_expand', ",
-        "trainable 75,290",
+        "random weights: 52 batch norm layers calibrated on 512 training images",
+        "phase 1: froze 153 backbone layers; trainable 35,850",
+        "Trainable params: 35,850",
+        "phase 2: unfroze ['backbone/block_16_expand', 'backbone/block_16_expand_relu', ",
+        "'backbone/block_16_project']; trainable 95,322",
         "saved to .keras and loaded back with safe_mode=True: same predictions True",
     ],
 }
