@@ -17,6 +17,7 @@ from chainnet._network import Network, Node
 from chainnet._registry import Lowering, register
 from chainnet._sequential import SequentialBuilder
 from chainnet._template import Template, UnboundVariable, template
+from chainnet._weights import WeightsReport
 from chainnet.losses import regularization_loss, total_loss
 from chainnet.methods.heads import SoftmaxResult
 from chainnet.methods.recurrent import RecurrentResult, reset_states
@@ -38,6 +39,7 @@ __all__ = [
     "Template",
     "Trainer",
     "UnboundVariable",
+    "WeightsReport",
     "current_defaults",
     "defaults",
     "fit",

@@ -224,9 +224,10 @@ class ChainBase(Operators):
         """
         return self.network.build_model([self], name)
 
-    def summary(self, print_fn: Any = print) -> None:
-        """Prints every layer this chain depends on: name, method, output shape, parameters."""
-        self.network.summary([self], print_fn=print_fn)
+    def summary(self, print_fn: Any = print, *, expand: bool = False) -> None:
+        """Prints every layer this chain depends on: name, method, output shape, parameters;
+        ``expand=True`` lists the layers inside model steps too, by path."""
+        self.network.summary([self], print_fn=print_fn, expand=expand)
 
     def diagram(self, *, expand: bool = False) -> str:
         """An SVG picture (text) of the network this chain belongs to: a box per step with its

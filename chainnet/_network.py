@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import fnmatch
 import functools
 import re
 import weakref
@@ -32,10 +33,18 @@ from chainnet._errors import (
     did_you_mean,
     is_own_error,
 )
+from chainnet._inner import (
+    find_inner,
+    inner_layers,
+    inner_variables,
+    make_tap,
+    rewire,
+)
 from chainnet._journal import on_failure, rename_layer
 from chainnet._naming import check_name, free_stem
 from chainnet._node import Node
 from chainnet._summary import summary_text
+from chainnet._weights import WeightsReport, load_into
 
 __all__ = ["Network", "Node", "naming_step", "step_stem", "tensor_layer", "variable_path"]
 
@@ -388,8 +397,62 @@ class Network:
 
     @_on_root
     def __getitem__(self, name: str) -> Any:
-        """The chain produced by the step named ``name``."""
+        """The chain produced by the step named ``name``; for a path inside a model step
+        (``"backbone/block_6_expand_relu"``), a *cut*: a chain whose tensor is that inner
+        output, wired to the network's inputs and sharing the model's weights.
+
+        Examples:
+            >>> import keras, chainnet as cn
+            >>> inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, name="hidden"),
+            ...                           keras.layers.Dense(2, name="out")], name="mlp")
+            >>> net = cn.input((4,)).apply_layer(inner).network
+            >>> net["mlp/hidden"].fully_connected(3).shape
+            (None, 3)
+        """
+        if isinstance(name, str) and name not in self._owner and "/" in name:
+            return self._cut(name)
         return self._chains[self._resolve_node(name, "network[...]")]
+
+    def _model_step(self, path: str, where: str) -> tuple[Node, keras.Model, str]:
+        """``(node, model, inner path)`` for a path into a model step: its first part names a
+        step (or its model), the rest a layer inside."""
+        head, rest = path.split("/", 1)
+        if head not in self._owner:
+            raise KeyError(self._missing(path, where))
+        node = self._nodes[self._owner[head]]
+        model = self._layers.get(head) or (node.layers[0] if node.layers else None)
+        if not isinstance(model, keras.Model):
+            kind = type(model).__name__ if model is not None else "no layer"
+            raise KeyError(
+                f"{where}: {path!r}: step {head!r} is a {kind}, not a keras.Model or template, "
+                "so it has no inner layers to reach by path."
+            )
+        find_inner(model, rest.split("/"), path, where)
+        return node, model, rest
+
+    @staticmethod
+    def _call_inputs(node: Node) -> Any:
+        """What a step's (first) layer was called on: its parent's tensor, or the list."""
+        tensors = [parent.output for parent in node.parent_nodes]
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    def _tap_outputs(
+        self, node: Node, model: keras.Model, rests: list[str], where: str
+    ) -> list[Any]:
+        """The inner outputs at ``rests`` of the model of ``node``, wired to its input."""
+        tap = make_tap(model, rests, where)
+        flat = tap(self._call_inputs(node))
+        flat = list(flat) if isinstance(flat, (list, tuple)) else [flat]
+        return flat[len(model.outputs) :]
+
+    def _cut(self, path: str) -> Any:
+        self._require_symbolic("network[path]")
+        node, model, rest = self._model_step(path, "network[...]")
+        tensor = self._tap_outputs(node, model, [rest], "network[...]")[0]
+        cut = Node(path, "cut", (), (tensor,), (node,), call_site())
+        chain = Network.chain_class()(tensor, self, cut, ())
+        self.add_node(cut, chain)
+        return chain
 
     @_on_root
     def __contains__(self, name: object) -> bool:
@@ -408,9 +471,13 @@ class Network:
 
     @_on_root
     def layer(self, name: str) -> keras.layers.Layer:
-        """The Keras layer named ``name`` (for a step of several layers, its first layer)."""
+        """The Keras layer named ``name`` (for a step of several layers, its first layer), or
+        at a path inside a model step: ``"backbone/block_3_expand_relu"``."""
         if name in self._layers:
             return self._layers[name]
+        if isinstance(name, str) and name not in self._owner and "/" in name:
+            _, model, rest = self._model_step(name, "layer()")
+            return find_inner(model, rest.split("/"), name, "layer()")
         node = self._nodes[self._resolve_node(name, "layer()")]
         if not node.layers:
             raise KeyError(f"layer(): step {name!r} ({node.method}) has no layer.")
@@ -425,12 +492,121 @@ class Network:
     @property
     @_on_root
     def variables(self) -> dict[str, keras.Variable]:
-        """Every variable by path: ``{"layer_conv1/kernel": Variable, ...}``."""
+        """Every variable by path: ``{"layer_conv1/kernel": Variable, ...}``; those inside a
+        model step by their inner path, ``"backbone/Conv1/kernel"``."""
         found: dict[str, keras.Variable] = {}
         for layer in self._layers.values():
+            if isinstance(layer, keras.Model):
+                for path, var in inner_variables(layer, layer.name).items():
+                    found.setdefault(path, var)
+                continue
             for var in layer.weights:
                 found.setdefault(variable_path(layer, var), var)
         return found
+
+    @_on_root
+    def paths(self) -> dict[str, keras.layers.Layer]:
+        """Every layer by path: the network's own, then those inside model steps
+        (``"backbone/Conv1"``), a nested model before its layers."""
+        found: dict[str, keras.layers.Layer] = {}
+        for name, layer in self._layers.items():
+            if isinstance(layer, keras.layers.InputLayer):
+                continue
+            found[name] = layer
+            if isinstance(layer, keras.Model):
+                found.update(inner_layers(layer, name))
+        return found
+
+    @_on_root
+    def freeze(self, pattern: str) -> list[str]:
+        """Makes the layers whose paths match the glob ``pattern`` non-trainable.
+
+        ``"backbone/*"`` matches every layer inside ``backbone``; ``"backbone/block_16_*"``
+        some of them. Returns the paths whose trainability changed. Keras reads trainability
+        when a model is compiled: compile again after a change.
+
+        Examples:
+            >>> import keras, chainnet as cn
+            >>> inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, name="a"),
+            ...                           keras.layers.Dense(2, name="b")], name="mlp")
+            >>> net = cn.input((4,)).apply_layer(inner).fully_connected(1, name="head").network
+            >>> net.freeze("mlp/*")
+            ['mlp/a', 'mlp/b']
+            >>> net.unfreeze("mlp/b")
+            ['mlp/b']
+        """
+        return self._set_trainable(pattern, False, "freeze")
+
+    @_on_root
+    def unfreeze(self, pattern: str) -> list[str]:
+        """Makes the layers whose paths match the glob ``pattern`` trainable (and the models
+        that hold them, so that Keras trains them); returns the paths that changed. Compile
+        again after a change."""
+        return self._set_trainable(pattern, True, "unfreeze")
+
+    def _set_trainable(self, pattern: str, value: bool, where: str) -> list[str]:
+        if not isinstance(pattern, str):
+            raise ChainTypeError(
+                f"{where}(): pattern must be a glob string such as 'backbone/*', got "
+                f"{type(pattern).__name__} {pattern!r}"
+            )
+        layers = self.paths()
+        matched = [p for p in layers if fnmatch.fnmatchcase(p, pattern)]
+        if not matched:
+            hint = did_you_mean(pattern, layers)
+            raise KeyError(
+                f"{where}({pattern!r}): no layer path matches.{hint} Paths: {list(layers)}"
+            )
+        before = {p: bool(layer.trainable) for p, layer in layers.items()}
+        target = dict(before)
+        for path in layers:
+            if any(path == m or path.startswith(m + "/") for m in matched):
+                target[path] = value
+        if value:  # a model that holds a layer to train must be trainable too
+            for path in matched:
+                parts = path.split("/")
+                for depth in range(1, len(parts)):
+                    target["/".join(parts[:depth])] = True
+        for path, layer in layers.items():  # a model before its layers: theirs win
+            layer.trainable = target[path]
+        return [p for p, layer in layers.items() if bool(layer.trainable) != before[p]]
+
+    @_on_root
+    def load_weights(
+        self, source: Any, *, mapping: Any = None, strict: bool = True
+    ) -> WeightsReport:
+        """Assigns weights by name from ``source``; returns a report of what matched.
+
+        ``source`` is a ``keras.Model``, a ``.keras`` or ``.weights.h5`` file, or a
+        TensorFlow checkpoint (TF1 name-based, as PrettyTensor and TF-Slim saved them, or
+        TF2 object-based). Source names map to this network's variable paths: TF1 names
+        ``weights``/``biases`` to ``kernel``/``bias``, TF-Slim ``<scope>/BatchNorm/<name>``
+        to ``<scope>_bn/<name>``; ``mapping`` (a dict, or a function of the source name
+        returning a path or ``None`` to skip it) comes first. A source name that is no path
+        here matches the one path that ends with it (a backbone's ``Conv1/kernel`` is
+        ``backbone/Conv1/kernel``).
+
+        ``strict=True`` raises :class:`ChainError` (and assigns nothing) if any variable is
+        missing from the source or has another shape; ``strict=False`` assigns the matched
+        ones. Either way the report lists ``matched``, ``missing``, ``unexpected`` and
+        ``mismatched`` (with both shapes); ``print(report)`` shows it as a table.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> a = cn.input((4,)).fully_connected(3, name="fc")
+            >>> b = cn.input((4,)).fully_connected(3, name="fc")
+            >>> report = b.network.load_weights(a.model())
+            >>> report.matched
+            ['fc/kernel', 'fc/bias']
+        """
+        return load_into(
+            self.variables, source, mapping=mapping, strict=strict, architecture=self._whole
+        )
+
+    def _whole(self) -> keras.Model:
+        """The model of every output (every step no other step takes)."""
+        taken = {p for node in self._nodes.values() for p in node.parents}
+        return self.build_model([self._chains[n] for n in self._nodes if n not in taken])
 
     @_on_root
     def variable(self, path: str) -> keras.Variable:
@@ -524,11 +700,12 @@ class Network:
         if not inputs:
             raise ChainError(f"model(): the outputs {names} depend on no cn.input.")
         tensors = [c.tensor for c in outputs]
-        return keras.Model(
+        model = keras.Model(
             inputs=inputs[0] if len(inputs) == 1 else inputs,
             outputs=tensors[0] if len(tensors) == 1 else tensors,
             name=name,
         )
+        return rewire(model, "model()")  # cuts into model steps: one call each, so it saves
 
     @_on_root
     def activations(self, inputs: Any, names: str | Sequence[str], *, batch_size: int = 256) -> Any:
@@ -547,14 +724,24 @@ class Network:
         self._require_symbolic("activations()")
         single = isinstance(names, str)
         wanted = [names] if isinstance(names, str) else list(names)
+        inner: dict[str, list[str]] = {}  # step -> paths inside its model
         for n in wanted:
-            self._resolve_node(n, "activations()")
+            if isinstance(n, str) and n not in self._owner and "/" in n:
+                node, _, _ = self._model_step(n, "activations()")
+                inner.setdefault(node.name, []).append(n)
+            else:
+                self._resolve_node(n, "activations()")
         key = tuple(wanted)
         if key not in self._models:
-            needed = set(self.ancestors(wanted))
+            tensors = {n: self._tensors[n] for n in wanted if n in self._owner}
+            for paths in inner.values():  # one tap per model step, for all its paths
+                node, model, _ = self._model_step(paths[0], "activations()")
+                rests = [self._model_step(p, "activations()")[2] for p in paths]
+                tensors.update(zip(paths, self._tap_outputs(node, model, rests, "activations()")))
+            needed = set(self.ancestors([n for n in wanted if n in self._owner] + list(inner)))
             in_names = [n for n in self._inputs if n in needed]
             model_inputs = [self._tensors[n] for n in in_names]
-            model = keras.Model(model_inputs, [self._tensors[n] for n in wanted])
+            model = keras.Model(model_inputs, [tensors[n] for n in wanted])
             self._models[key] = (model, in_names)
         model, in_names = self._models[key]
         feed = _arrange_inputs(inputs, in_names)
@@ -570,10 +757,18 @@ class Network:
         return arrays[0] if single else dict(zip(wanted, arrays))
 
     @_on_root
-    def summary(self, outputs: Sequence[Any] | None = None, print_fn: Any = print) -> None:
-        """Prints a table of every layer: name, method, output shape, parameters; totals."""
+    def summary(
+        self,
+        outputs: Sequence[Any] | None = None,
+        print_fn: Any = print,
+        *,
+        expand: bool = False,
+    ) -> None:
+        """Prints a table of every layer: name, method, output shape, parameters; totals
+        (trainable and non-trainable as Keras counts them). ``expand=True`` lists the layers
+        inside model steps and templates too, by path (``backbone/Conv1``)."""
         names = self.ancestors([c.name for c in outputs]) if outputs else list(self._nodes)
-        print_fn(summary_text([self._nodes[n] for n in names]))
+        print_fn(summary_text([self._nodes[n] for n in names], expand=expand))
 
 
 def tensor_layer(tensor: Any) -> tuple[keras.layers.Layer, ...]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
+from chainnet._inner import inner_layers
 from chainnet._node import Node
 
 __all__ = ["summary_rows", "summary_text"]
@@ -26,8 +27,30 @@ def _shape_text(tensor: object) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in dims) + ")"
 
 
-def summary_rows(nodes: Sequence[Node]) -> tuple[list[Row], int, int]:
-    """Table rows ``(name, method, output shape, params)``, total and trainable counts."""
+def _inner_output(layer: keras.layers.Layer) -> object:
+    try:
+        return layer.output
+    except (AttributeError, ValueError):  # called more than once inside its model
+        return None
+
+
+def _inner_rows(model: keras.layers.Layer, prefix: str) -> list[Row]:
+    """Rows for the layers inside a model step, by path; their parameters are the step's."""
+    return [
+        (
+            f"  {path}",
+            f"  ({type(layer).__name__})",
+            _shape_text(_inner_output(layer)),
+            f"{_count(layer.weights):,}",
+        )
+        for path, layer in inner_layers(model, prefix)
+    ]
+
+
+def summary_rows(nodes: Sequence[Node], expand: bool = False) -> tuple[list[Row], int, int]:
+    """Table rows ``(name, method, output shape, params)``, total and trainable counts.
+
+    ``expand=True`` adds a row for every layer inside a model step, by path."""
     rows: list[Row] = []
     seen: set[int] = set()
     total = trainable = 0
@@ -46,12 +69,15 @@ def summary_rows(nodes: Sequence[Node]) -> tuple[list[Row], int, int]:
             total += params
             trainable += _count(layer.trainable_weights)
             rows.append((label, method, _shape_text(output), f"{params:,}"))
+            if expand and isinstance(layer, keras.Model):
+                rows.extend(_inner_rows(layer, node.name if index == 0 else layer.name))
     return rows, total, trainable
 
 
-def summary_text(nodes: Sequence[Node]) -> str:
-    """The summary of ``nodes`` as text; the total equals ``keras.Model.count_params()``."""
-    rows, total, trainable = summary_rows(nodes)
+def summary_text(nodes: Sequence[Node], expand: bool = False) -> str:
+    """The summary of ``nodes`` as text; the totals equal ``keras.Model.count_params()`` and
+    the trainable count Keras reports."""
+    rows, total, trainable = summary_rows(nodes, expand)
     header: Row = ("Name", "Method", "Output shape", "Params")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
-from test_network import tutorial_cnn
+from chain_helpers import tutorial_cnn
 
 import chainnet as cn
 

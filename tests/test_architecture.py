@@ -35,13 +35,15 @@ LAYERS: list[tuple[str, list[str]]] = [
     ),
     (
         "own Keras layers, pure loss functions, defaults scopes, the summary table, "
-        "the diagram layout",
+        "the diagram layout, inside model steps, weights by name",
         [
             "chainnet._defaults",
             "chainnet._diagram",
             "chainnet._losses",
             "chainnet._summary",
             "chainnet.layers.*",
+            "chainnet._inner",
+            "chainnet._weights",
         ],
     ),
     (

@@ -38,6 +38,7 @@ FIGURES = {
     ],
     "api_tour": ["levels"],
     "vit_mnist": ["history", "confusion_matrix"],
+    "transfer_learning": ["history"],
 }
 
 
@@ -78,6 +79,10 @@ def check_outputs(name: str, out: Path) -> dict[str, Any]:
 #: whole epochs of 3 steps and 1 more, which exercises both parts of its iteration count.
 SMOKE_OPTIONS = {"mnist_pretty": ("--iterations", "7")}
 
+#: Seconds a smoke run may take (default 180): transfer_learning traces MobileNetV2 twice
+#: (a second compile after unfreezing), about 35 s of CPU, minutes on a shared machine.
+SMOKE_TIMEOUT = {"transfer_learning": 600}
+
 #: Lines each smoke run must print.
 EXPECTED_OUTPUT = {
     "mnist_mlp": ["Total params: 50,890"],
@@ -92,13 +97,23 @@ EXPECTED_OUTPUT = {
         "saved to .keras and loaded back with safe_mode=True: same predictions True",
     ],
     "vit_mnist": ["Total params: 71,946"],
+    "transfer_learning": [
+        "taps: backbone/block_3_expand_relu (None, 8, 8, 48), "
+        "backbone/block_6_expand_relu (None, 4, 4, 96)",
+        "random weights: 52 batch norm layers calibrated on 512 training images",
+        "phase 1: froze 153 backbone layers; trainable 35,850",
+        "Trainable params: 35,850",
+        "phase 2: unfroze ['backbone/block_16_expand', 'backbone/block_16_expand_relu', ",
+        "'backbone/block_16_project']; trainable 95,322",
+        "saved to .keras and loaded back with safe_mode=True: same predictions True",
+    ],
 }
 
 
 @pytest.mark.parametrize("name", list(FIGURES))
 def test_example_smoke(name: str, tmp_path: Path) -> None:
     args = ("--smoke", "--data-dir", str(FIXTURE), "--verbose", "2", *SMOKE_OPTIONS.get(name, ()))
-    output, accuracy = run_example(name, tmp_path, *args, timeout=180)
+    output, accuracy = run_example(name, tmp_path, *args, timeout=SMOKE_TIMEOUT.get(name, 180))
     results = check_outputs(name, tmp_path)
     for line in EXPECTED_OUTPUT[name]:
         assert line in output, f"{name} did not print {line!r}:\n{output[-3000:]}"

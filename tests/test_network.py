@@ -7,6 +7,7 @@ import inspect
 import keras
 import numpy as np
 import pytest
+from chain_helpers import tutorial_cnn
 from harness import random_input
 
 import chainnet as cn
@@ -19,21 +20,6 @@ def _here() -> int:
     frame = inspect.currentframe()
     assert frame is not None and frame.f_back is not None
     return frame.f_back.f_lineno
-
-
-def tutorial_cnn() -> cn.Chain:
-    """The PrettyTensor tutorial CNN."""
-    image = cn.input((28, 28, 1), name="image")
-    with cn.defaults(activation="relu", padding="same"):
-        return (
-            image.conv2d(5, 16, name="layer_conv1")
-            .max_pool(2, 2)
-            .conv2d(5, 36, name="layer_conv2")
-            .max_pool(2, 2)
-            .flatten()
-            .fully_connected(128, name="layer_fc1")
-            .fully_connected(10, activation=None, name="layer_fc_out")
-        )
 
 
 # --------------------------------------------------------------------------- names

@@ -11,6 +11,7 @@ import keras
 import tensorflow as tf
 
 from chainnet._chainbase import ChainBase, Lowering
+from chainnet._inner import has_graph
 from chainnet._journal import rename_layer
 from chainnet._naming import has_automatic_name, snake_case
 from chainnet._operands import as_operand
@@ -129,10 +130,24 @@ class GenericMethods:
         ``dense_1``, ...), so the same code always gives the same names. Applying the same
         layer object again shares its weights; that step gets the layer's name with ``_1``, ...
 
+        A functional or Sequential ``keras.Model`` (a ``keras.applications`` backbone) is one
+        step too, and its inner layers have paths: ``"backbone/block_3_expand_relu"`` reaches
+        into it everywhere a layer name is taken (``network.layer``, ``get_weights``,
+        ``activations``, ``freeze``), and ``network["backbone/..."]`` continues a chain from
+        there (see the Transfer learning and surgery page).
+
+        Args:
+            layer: A Keras layer or model.
+            name: The step's name (a model already built may take it too).
+
         Examples:
             >>> import keras, chainnet as cn
             >>> cn.input((8,)).apply_layer(keras.layers.Dense(3, name="head")).name
             'head'
+            >>> mlp = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, name="d")])
+            >>> y = cn.input((8,)).apply_layer(mlp, name="backbone")
+            >>> y.name, y.network.layer("backbone/d").units
+            ('backbone', 4)
         """
         if not isinstance(layer, keras.layers.Layer):
             raise TypeError(
@@ -142,7 +157,8 @@ class GenericMethods:
         network = self.network  # type: ignore[attr-defined]
         shared = layer.name in network and network.layer(layer.name) is layer
         automatic = has_automatic_name(layer)  # built or not: Keras' counter, not the user's
-        if name is not None and layer.built and name != layer.name:
+        # a functional or Sequential model renames freely: its inner paths do not hold its name
+        if name is not None and layer.built and name != layer.name and not has_graph(layer):
             raise ValueError(
                 f"layer {layer.name!r} is already built and cannot be renamed to "
                 f"{name!r}; apply it without name=, or pass a new layer"
