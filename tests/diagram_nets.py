@@ -251,8 +251,20 @@ def parse(svg: str) -> tuple[dict[str, tuple[Rect, list[str]]], dict[tuple[str, 
     return boxes, edges
 
 
-#: The diagrams docs/plots.md shows, as docs/figures/diagrams/<name>.svg and .png.
-DOC_FIGURES = {"seed_cnn": seed_cnn, "tutorial_cnn": tutorial, "residual": residual}
+def transfer_learning() -> tuple[Any, None]:
+    """``examples/transfer_learning.py``'s network: a MobileNetV2 step with cuts at two depths
+    (its boxes and arrows are those of ``network.nodes``; the figure is for the docs)."""
+    return example("transfer_learning").build(None), None
+
+
+#: The diagrams the docs show, as docs/figures/diagrams/<name>.svg and .png (plots.md the
+#: first three, transfer-learning.md the last).
+DOC_FIGURES = {
+    "seed_cnn": seed_cnn,
+    "tutorial_cnn": tutorial,
+    "residual": residual,
+    "transfer_learning": transfer_learning,
+}
 
 
 def render(out: str) -> None:
