@@ -8,31 +8,48 @@ from typing import Any
 import keras
 from keras import ops
 
-from chainnet._losses import LOSSES, accuracy
+from chainnet._losses import LOSSES, correct_predictions, precision_recall
 
-__all__ = ["Accuracy", "BatchLoss", "TiedSoftmax"]
+__all__ = ["Accuracy", "BatchLoss", "PrecisionRecall", "TiedSoftmax"]
 
 _register = keras.saving.register_keras_serializable(package="chainnet")
 
 
 @_register
 class BatchLoss(keras.layers.Layer):
-    """The batch loss ``kind`` of ``[predictions, target]`` or ``[predictions, target, weights]``.
+    """The batch loss ``kind`` of ``[predictions, target, *extras]``: ``extras`` names the
+    further inputs, ``"weights"`` (per example) and ``"per_output_weights"``; ``loss_weight``
+    scales the loss (PrettyTensor's). A third input without ``extras`` is the weights.
 
     It returns the scalar loss and adds it to the layer's (so the model's) losses with
     ``add_loss``: a model holding this layer trains with ``compile(optimizer)`` and ``fit``
     with no ``loss=``.
     """
 
-    def __init__(self, kind: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        kind: str,
+        loss_weight: float | None = None,
+        extras: tuple[str, ...] | list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if kind not in LOSSES:
             raise ValueError(f"kind must be one of {sorted(LOSSES)}, got {kind!r}")
         self.kind = kind
+        self.loss_weight = None if loss_weight is None else float(loss_weight)
+        self.extras = None if extras is None else tuple(extras)
 
     def call(self, inputs: Any) -> Any:
-        predictions, target, *weights = inputs
-        loss = LOSSES[self.kind](predictions, target, weights[0] if weights else None)
+        predictions, target, *rest = inputs
+        extra = dict(zip(self.extras or ("weights",), rest))
+        loss = LOSSES[self.kind](
+            predictions,
+            target,
+            extra.pop("weights", None),
+            loss_weight=self.loss_weight,
+            **extra,
+        )
         self.add_loss(loss)
         return loss
 
@@ -40,7 +57,13 @@ class BatchLoss(keras.layers.Layer):
         return keras.KerasTensor((), dtype="float32")
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "kind": self.kind}
+        extras = None if self.extras is None else list(self.extras)
+        return {
+            **super().get_config(),
+            "kind": self.kind,
+            "loss_weight": self.loss_weight,
+            "extras": extras,
+        }
 
 
 @_register
@@ -58,18 +81,71 @@ class TiedSoftmax(keras.layers.Layer):
 
 @_register
 class Accuracy(keras.layers.Layer):
-    """The fraction of ``[logits, labels]`` examples whose label is in the top ``topk``."""
+    """PrettyTensor's evaluation of ``[logits, labels]`` or ``[logits, labels, weights]``:
+    ``quantity="ratio"`` the (weighted) fraction of examples whose label is in the top
+    ``topk``, ``"correct"`` their (weighted) number, ``"count"`` the number of examples (the
+    sum of the weights). ``sparse`` says the labels are class ids (``None``: from the shape).
+    """
 
-    def __init__(self, topk: int = 1, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        topk: int = 1,
+        quantity: str = "ratio",
+        sparse: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        if quantity not in ("ratio", "correct", "count"):
+            raise ValueError(f"quantity must be 'ratio', 'correct' or 'count', got {quantity!r}")
         self.topk = int(topk)
+        self.quantity = quantity
+        self.sparse = sparse
 
     def call(self, inputs: Any) -> Any:
-        logits, labels = inputs
-        return accuracy(logits, labels, self.topk)
+        logits, labels, *weights = inputs
+        correct, count = correct_predictions(
+            logits, labels, self.topk, weights[0] if weights else None, self.sparse
+        )
+        if self.quantity == "correct":
+            return correct
+        if self.quantity == "count":
+            return count
+        return correct / count
 
     def compute_output_spec(self, inputs: Any) -> Any:
         return keras.KerasTensor((), dtype="float32")
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "topk": self.topk}
+        return {
+            **super().get_config(),
+            "topk": self.topk,
+            "quantity": self.quantity,
+            "sparse": self.sparse,
+        }
+
+
+@_register
+class PrecisionRecall(keras.layers.Layer):
+    """PrettyTensor's ``evaluate_precision_recall`` of ``[predictions, labels]`` or
+    ``[predictions, labels, weights]``: the precision (``quantity="precision"``) or the recall
+    of ``predictions > threshold`` against ``labels > 0``."""
+
+    def __init__(self, threshold: float = 0.5, quantity: str = "precision", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if quantity not in ("precision", "recall"):
+            raise ValueError(f"quantity must be 'precision' or 'recall', got {quantity!r}")
+        self.threshold = float(threshold)
+        self.quantity = quantity
+
+    def call(self, inputs: Any) -> Any:
+        predictions, labels, *weights = inputs
+        precision, recall = precision_recall(
+            predictions, labels, self.threshold, weights[0] if weights else None
+        )
+        return precision if self.quantity == "precision" else recall
+
+    def compute_output_spec(self, inputs: Any) -> Any:
+        return keras.KerasTensor((), dtype="float32")
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "threshold": self.threshold, "quantity": self.quantity}
