@@ -17,6 +17,7 @@ Examples:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import keras
@@ -211,7 +212,7 @@ def l1_regression(
     return _reduce(_batch_sum(ops.abs(predictions - target)), weights, loss_weight)
 
 
-LOSSES = {
+LOSSES: dict[str, Callable[..., Any]] = {
     "cross_entropy": cross_entropy,
     "sparse_cross_entropy": sparse_cross_entropy,
     "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,

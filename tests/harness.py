@@ -88,6 +88,16 @@ EXEMPTIONS: dict[str, dict[str, str]] = {
     "concat-int": {"gradient": _NO_FLOAT_PATH},
     "evaluate_classifier": {"gradient": _TOP_K},
     "evaluate_classifier-one-hot-top2": {"gradient": _TOP_K},
+    **{
+        row: {"gradient": _TOP_K}
+        for row in (
+            "evaluate_classifier_sparse",
+            "evaluate_classifier_fraction_sparse",
+        )
+    },
+    "evaluate_precision_recall": {
+        "gradient": "precision and recall count thresholded predictions: not differentiable"
+    },
     # Python lambdas cannot load with safe_mode=True
     # layers holding a seed variable cannot be built inside tf.function
     "dropout": {"tf_function": _SEED_STATE},
@@ -119,11 +129,6 @@ _LOSS_DTYPE = (
     "chainnet bug: under mixed_float16 the loss layer (BatchLoss) reports float32 but "
     "computes float16 (its inputs are autocast); Keras' losses compute in float32"
 )
-_TOP_K_HALF = (
-    "chainnet bug: under mixed_float16 evaluate_classifier fails when the model runs "
-    "(InvalidArgumentError: InTopKV2 expects float32, got half); Keras' metrics cast the "
-    "predictions to float32"
-)
 KNOWN_BUGS: dict[str, dict[str, str]] = {
     **{
         row: {"mixed_precision": _CONSTANT_DTYPE}
@@ -150,10 +155,11 @@ KNOWN_BUGS: dict[str, dict[str, str]] = {
             "l2_regression",
             "l2_regression-weighted",
             "l1_regression",
+            "softmax-with-labels",
+            "cross_entropy-loss_weight",
+            "binary_cross_entropy_with_logits-per_output_weights",
         )
     },
-    "evaluate_classifier": {"mixed_precision": _TOP_K_HALF},
-    "evaluate_classifier-one-hot-top2": {"mixed_precision": _TOP_K_HALF},
 }
 
 

@@ -155,7 +155,7 @@ def _softmax_steps(
     a model of the softmax keeps the loss. ``names`` are the softmax's and the loss's."""
     if labels is None:
         if per_example_weights is not None or loss_weight is not None:
-            raise ChainError(f"{method}(): per_example_weights and loss_weight need labels.")
+            raise ChainError(f"{method}(): per_example_weights needs labels (so does loss_weight).")
         return _step(logits, method, names[0], keras.layers.Softmax(), ()), None
     labels_chain = _as_chain(logits, labels, method, "labels")
     kind = label_kind(method, logits.shape, labels_chain.shape, labels_chain.dtype)
@@ -291,6 +291,8 @@ class HeadMethods:
             labels_chain = _as_chain(self, labels, method, "labels")
             label_kind(method, logits_shape, labels_chain.shape, labels_chain.dtype)
             _weights(self, method, per_example_weights)
+        elif per_example_weights is not None or loss_weight is not None:
+            raise ChainError(f"{method}(): per_example_weights needs labels (so does loss_weight).")
         dense = keras.layers.Dense(
             num_classes,
             kernel_initializer=kernel_initializer,

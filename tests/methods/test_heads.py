@@ -3,7 +3,10 @@ and evaluate_classifier, with labels, targets and per-example weights as further
 
 The references apply Keras' own loss objects and metric functions as ``compile``/``fit``
 apply them (in float32, the batch mean of sample-weighted losses), wrapped in a layer so
-that they take part in a functional model.
+that they take part in a functional model. PrettyTensor's regressions and binary cross
+entropy sum over the outputs where Keras' average: their references are Keras' times the
+number of outputs (4). tests/composition/test_heads.py checks every loss against
+PrettyTensor's formulas written in NumPy.
 """
 
 from __future__ import annotations
@@ -60,15 +63,15 @@ class KerasTopK(L.Layer):
 
 def _classifier(classes: int, loss: keras.losses.Loss | None = None) -> Any:
     """Reference for ``softmax_classifier``: ``Dense`` logits, their ``Softmax`` and, with
-    labels, the Keras loss: ``[softmax, loss, logits]`` (``[softmax, logits]`` without)."""
+    labels, the Keras loss: ``[softmax, loss]`` (``[softmax]`` without)."""
 
     def reference(x: Any, labels: Any = None, weights: Any = None) -> list[Any]:
         logits = L.Dense(classes)(x)
         softmax = L.Softmax()(logits)
         if loss is None:
-            return [softmax, logits]
+            return [softmax]
         extra = () if weights is None else (weights,)
-        return [softmax, KerasLoss(loss)(logits, labels, *extra), logits]
+        return [softmax, KerasLoss(loss)(logits, labels, *extra)]
 
     return reference
 
@@ -91,7 +94,7 @@ CASES = [
         id="softmax_classifier-unlabelled",
         input_shape=(5,),
         reference=_classifier(4),
-        expected_output_shapes=[(None, 4), (None, 4)],
+        expected_output_shapes=[(None, 4)],
         expected_num_weights=2,
         expected_num_params=5 * 4 + 4,
         expected_num_losses=0,
@@ -103,13 +106,9 @@ CASES = [
         input_shape=(5,),
         extra_inputs=IDS,
         reference=_classifier(4, SPARSE_CE),
-        expected_output_shapes=[(None, 4), (), (None, 4)],
+        expected_output_shapes=[(None, 4), ()],
         expected_num_weights=2,
-        expected_layer_names=[
-            "softmax_classifier_softmax",
-            "softmax_classifier_loss",
-            "softmax_classifier",
-        ],
+        expected_layer_names=["softmax_classifier_softmax", "softmax_classifier_loss"],
         expected_num_losses=1,
     ),
     MethodCase(
@@ -120,9 +119,9 @@ CASES = [
         input_shape=(3,),
         extra_inputs={**ONE_HOT, **WEIGHTS},
         reference=_classifier(4, DENSE_CE),
-        expected_output_shapes=[(None, 4), (), (None, 4)],
+        expected_output_shapes=[(None, 4), ()],
         expected_num_weights=2,
-        expected_layer_names=["head_softmax", "head_loss", "head"],
+        expected_layer_names=["head_softmax", "head_loss"],
         expected_num_losses=1,
     ),
     # ------------------------------------------------------------ losses
@@ -173,7 +172,7 @@ CASES = [
         (Use("target"),),
         input_shape=(4,),
         extra_inputs=PROBABILITIES,
-        reference=lambda x, t: KerasLoss(LOSSES.BinaryCrossentropy(from_logits=True))(x, t),
+        reference=lambda x, t: KerasLoss(LOSSES.BinaryCrossentropy(from_logits=True))(x, t) * 4.0,
         expected_output_shape=(),
         expected_num_weights=0,
         expected_num_losses=1,
@@ -183,7 +182,7 @@ CASES = [
         (Use("target"),),
         input_shape=(4,),
         extra_inputs=TARGET,
-        reference=lambda x, t: KerasLoss(LOSSES.MeanSquaredError())(x, t),
+        reference=lambda x, t: KerasLoss(LOSSES.MeanSquaredError())(x, t) * 4.0,
         expected_output_shape=(),
         expected_num_weights=0,
         expected_num_losses=1,
@@ -195,7 +194,7 @@ CASES = [
         id="l2_regression-weighted",
         input_shape=(4,),
         extra_inputs={**TARGET, **WEIGHTS},
-        reference=lambda x, t, w: KerasLoss(LOSSES.MeanSquaredError())(x, t, w),
+        reference=lambda x, t, w: KerasLoss(LOSSES.MeanSquaredError())(x, t, w) * 4.0,
         expected_output_shape=(),
         expected_num_weights=0,
         expected_num_losses=1,
@@ -205,7 +204,7 @@ CASES = [
         (Use("target"),),
         input_shape=(4,),
         extra_inputs=TARGET,
-        reference=lambda x, t: KerasLoss(LOSSES.MeanAbsoluteError())(x, t),
+        reference=lambda x, t: KerasLoss(LOSSES.MeanAbsoluteError())(x, t) * 4.0,
         expected_output_shape=(),
         expected_num_weights=0,
         expected_num_losses=1,
@@ -224,13 +223,191 @@ CASES = [
     ),
     MethodCase(
         "evaluate_classifier",
-        (Use("labels"), 2),
+        (Use("labels"), None, 2),
         id="evaluate_classifier-one-hot-top2",
         input_shape=(4,),
         input_data=LOGITS,
         extra_inputs={"labels": ExtraInput((4,), data=np.eye(4, dtype="float32")[[3, 2]])},
         reference=lambda x, labels: KerasTopK(2)(x, labels),
         expected_output_shape=(),
+        expected_num_weights=0,
+    ),
+]
+
+
+class AnyTopK(L.Layer):
+    """Reference for the evaluation family: per example, whether any label column is in the
+    top ``k`` (Keras' sparse top-k accuracy of each column, their maximum); ``quantity`` is
+    ``"ratio"`` (weighted mean), ``"correct"`` or ``"count"``."""
+
+    def __init__(self, k: int, quantity: str = "ratio", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.k, self.quantity = k, quantity
+
+    def call(self, logits: Any, labels: Any, weights: Any = None) -> Any:
+        logits = ops.cast(logits, "float32")
+        columns = labels if len(labels.shape) == 2 else ops.expand_dims(labels, -1)
+        hits = ops.max(
+            ops.stack(
+                [
+                    ops.cast(
+                        keras.metrics.sparse_top_k_categorical_accuracy(
+                            columns[:, j], logits, k=self.k
+                        ),
+                        "float32",
+                    )
+                    for j in range(columns.shape[-1])
+                ],
+                axis=-1,
+            ),
+            axis=-1,
+        )
+        w = ops.ones_like(hits) if weights is None else ops.cast(weights, "float32")
+        correct, count = ops.sum(hits * w), ops.sum(w)
+        return {"ratio": correct / count, "correct": correct, "count": count}[self.quantity]
+
+    def compute_output_spec(self, logits: Any, labels: Any, weights: Any = None) -> Any:
+        return keras.KerasTensor((), dtype="float32")
+
+
+def _precision_recall(threshold: float) -> Any:
+    """Reference for ``evaluate_precision_recall``: the definitions, with Keras ops."""
+
+    def reference(x: Any, labels: Any) -> list[Any]:
+        x = ops.cast(x, "float32")
+        retrieved = ops.cast(x > threshold, "float32")
+        relevant = ops.cast(labels > 0, "float32")
+        selected = ops.sum(retrieved * relevant)
+        return [selected / ops.sum(retrieved), selected / ops.sum(relevant)]
+
+    return reference
+
+
+TWO_IDS = {"labels": ExtraInput((2,), "int32", data=np.array([[1, 2], [3, 1]], "int32"))}
+SCORES = {"labels": ExtraInput((4,), data=np.array([[1, 0, 1, 1], [0, 1, 1, 0]], "float32"))}
+WEIGHTS_DATA = {"w": ExtraInput((), data=np.array([0.5, 2.0], "float32"))}
+
+CASES += [
+    MethodCase(
+        "softmax",
+        (Use("labels"),),
+        id="softmax-with-labels",
+        input_shape=(4,),
+        extra_inputs=IDS,
+        reference=lambda x, labels: [L.Softmax()(x), KerasLoss(SPARSE_CE)(x, labels)],
+        expected_output_shapes=[(None, 4), ()],
+        expected_num_weights=0,
+        expected_layer_names=["softmax", "softmax_loss"],
+        expected_num_losses=1,
+    ),
+    MethodCase(
+        "softmax",
+        id="softmax-unlabelled",
+        input_shape=(4,),
+        reference=lambda x: [L.Softmax()(x)],
+        expected_output_shapes=[(None, 4)],
+        expected_num_weights=0,
+        expected_num_losses=0,
+    ),
+    MethodCase(
+        "cross_entropy",
+        (Use("labels"),),
+        {"per_example_weights": Use("w"), "loss_weight": 0.25},
+        id="cross_entropy-loss_weight",
+        input_shape=(4,),
+        extra_inputs={**ONE_HOT, **WEIGHTS},
+        reference=lambda x, labels, w: KerasLoss(DENSE_CE)(x, labels, w) * 0.25,
+        expected_output_shape=(),
+        expected_num_weights=0,
+        expected_num_losses=1,
+    ),
+    MethodCase(
+        "binary_cross_entropy_with_logits",
+        (Use("target"),),
+        {"per_output_weights": Use("p")},
+        id="binary_cross_entropy_with_logits-per_output_weights",
+        input_shape=(4,),
+        extra_inputs={**PROBABILITIES, "p": ExtraInput((4,), low=0.0, high=2.0)},
+        # Keras' loss of each output alone (reduction=None), weighted, summed per example
+        reference=lambda x, t, p: ops.mean(
+            ops.sum(
+                ops.cast(p, "float32")
+                * LOSSES.binary_crossentropy(
+                    ops.expand_dims(ops.cast(t, "float32"), -1),
+                    ops.expand_dims(ops.cast(x, "float32"), -1),
+                    from_logits=True,
+                ),
+                axis=-1,
+            )
+        ),
+        expected_output_shape=(),
+        expected_num_weights=0,
+        expected_num_losses=1,
+    ),
+    MethodCase(
+        "evaluate_classifier",
+        (Use("labels"), Use("w")),
+        id="evaluate_classifier-weighted",
+        input_shape=(4,),
+        input_data=LOGITS,
+        extra_inputs={
+            "labels": ExtraInput((), "int32", data=np.array([2, 1], "int32")),
+            **WEIGHTS_DATA,
+        },
+        reference=lambda x, labels, w: AnyTopK(1)(x, labels, w),
+        expected_output_shape=(),
+        expected_num_weights=0,
+    ),
+    MethodCase(
+        "evaluate_classifier_sparse",
+        (Use("labels"),),
+        {"topk": 2},
+        input_shape=(4,),
+        input_data=LOGITS,
+        extra_inputs=TWO_IDS,
+        reference=lambda x, labels: AnyTopK(2)(x, labels),
+        expected_output_shape=(),
+        expected_num_weights=0,
+    ),
+    MethodCase(
+        "evaluate_classifier_fraction",
+        (Use("labels"), Use("w")),
+        input_shape=(4,),
+        input_data=LOGITS,
+        extra_inputs={
+            "labels": ExtraInput((4,), data=np.eye(4, dtype="float32")[[2, 3]]),
+            **WEIGHTS_DATA,
+        },
+        reference=lambda x, labels, w: [
+            AnyTopK(1, "correct")(x, ops.argmax(labels, -1), w),
+            AnyTopK(1, "count")(x, ops.argmax(labels, -1), w),
+        ],
+        expected_output_shapes=[(), ()],
+        expected_layer_names=["evaluate_classifier_fraction", "evaluate_classifier_fraction_count"],
+        expected_num_weights=0,
+    ),
+    MethodCase(
+        "evaluate_classifier_fraction_sparse",
+        (Use("labels"), None, 3),
+        input_shape=(4,),
+        input_data=LOGITS,
+        extra_inputs=TWO_IDS,
+        reference=lambda x, labels: [
+            AnyTopK(3, "correct")(x, labels),
+            AnyTopK(3, "count")(x, labels),
+        ],
+        expected_output_shapes=[(), ()],
+        expected_num_weights=0,
+    ),
+    MethodCase(
+        "evaluate_precision_recall",
+        (Use("labels"), 0.5),
+        input_shape=(4,),
+        input_data=LOGITS,
+        extra_inputs=SCORES,
+        reference=_precision_recall(0.5),
+        expected_output_shapes=[(), ()],
+        expected_layer_names=["evaluate_precision_recall", "evaluate_precision_recall_recall"],
         expected_num_weights=0,
     ),
 ]
