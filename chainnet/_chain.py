@@ -29,6 +29,7 @@ from chainnet.methods import (
     RecurrentMethods,
     ShapeMethods,
     TemplateMethods,
+    TensorMethods,
 )
 
 __all__ = ["Chain", "input", "model", "wrap"]
@@ -47,6 +48,7 @@ class Chain(
     RecurrentMethods,
     HeadMethods,
     TemplateMethods,
+    TensorMethods,
     ChainBase,
 ):
     """An immutable step of a network: its output tensor, the layer(s) that made it, its parents.

@@ -95,6 +95,13 @@ EXEMPTIONS: dict[str, dict[str, str]] = {
             "evaluate_classifier_fraction_sparse",
         )
     },
+    "stop_gradient": {"gradient": "stop_gradient's very purpose: no gradient flows through it"},
+    "reduce_all": {"gradient": _NO_FLOAT_PATH + " (bool)"},
+    "reduce_any": {"gradient": _NO_FLOAT_PATH + " (bool)"},
+    "to_int32": {"gradient": _INT_OUTPUT},
+    "to_int64": {"gradient": _NO_FLOAT_PATH},
+    "to_float": {"gradient": _NO_FLOAT_PATH},
+    "tensor_shape": {"gradient": "an int32 shape: no gradient flows into a shape"},
     "evaluate_precision_recall": {
         "gradient": "precision and recall count thresholded predictions: not differentiable"
     },

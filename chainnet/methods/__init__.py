@@ -11,6 +11,7 @@ from chainnet.methods.normalization import NormalizationMethods
 from chainnet.methods.pooling import PoolingMethods
 from chainnet.methods.recurrent import RecurrentMethods
 from chainnet.methods.shape import ShapeMethods
+from chainnet.methods.tensor_ops import TensorMethods
 
 __all__ = [
     "ActivationMethods",
@@ -26,4 +27,5 @@ __all__ = [
     "ShapeMethods",
     "SoftmaxResult",
     "TemplateMethods",
+    "TensorMethods",
 ]

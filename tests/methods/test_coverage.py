@@ -23,6 +23,7 @@ from . import (
     test_pooling,
     test_shape,
     test_templates,
+    test_tensor_ops,
 )
 
 TABLES: tuple[ModuleType, ...] = (
@@ -37,6 +38,7 @@ TABLES: tuple[ModuleType, ...] = (
     test_pooling,
     test_shape,
     test_templates,
+    test_tensor_ops,
     test_recurrent,
 )
 
