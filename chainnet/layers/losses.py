@@ -10,7 +10,7 @@ from keras import ops
 
 from chainnet._losses import LOSSES, correct_predictions, precision_recall
 
-__all__ = ["Accuracy", "BatchLoss", "PrecisionRecall", "TiedSoftmax"]
+__all__ = ["Accuracy", "AddedLoss", "BatchLoss", "PrecisionRecall", "TiedSoftmax"]
 
 _register = keras.saving.register_keras_serializable(package="chainnet")
 
@@ -149,3 +149,18 @@ class PrecisionRecall(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "threshold": self.threshold, "quantity": self.quantity}
+
+
+@_register
+class AddedLoss(keras.layers.Layer):
+    """``[anchor, loss]``: adds the scalar ``loss`` to the layer's (so the model's) losses
+    and returns it (PrettyTensor's ``add_loss``); the anchor ties it to the chain it was
+    added on."""
+
+    def call(self, inputs: Any) -> Any:
+        loss = inputs[1]
+        self.add_loss(loss)
+        return loss
+
+    def compute_output_spec(self, inputs: Any) -> Any:
+        return keras.KerasTensor((), dtype=inputs[1].dtype)

@@ -19,7 +19,7 @@ from chainnet._losses import label_kind
 from chainnet._operands import as_operand
 from chainnet._registry import chain_method
 from chainnet._shapes import check_same_shape, first_mismatch
-from chainnet.layers.losses import Accuracy, BatchLoss, PrecisionRecall, TiedSoftmax
+from chainnet.layers.losses import Accuracy, AddedLoss, BatchLoss, PrecisionRecall, TiedSoftmax
 from chainnet.methods._common import InitializerLike, RegularizerLike, kernel_regularizer_for
 from chainnet.methods.merge import multi_chain_method
 
@@ -644,6 +644,32 @@ class HeadMethods:
         """
         method = "evaluate_classifier_fraction_sparse"
         return _fraction(self, method, labels, per_example_weights, topk, True, str(name))
+
+    @chain_method()
+    def add_loss(self, loss: Any, *, name: str | None = None) -> Any:
+        """Adds the scalar ``loss`` (a chain, or data) to the model's losses and gives it back
+        as a step (PrettyTensor's ``add_loss``): a model that holds the step trains on it with
+        ``compile(optimizer)`` alone, as with the built-in losses.
+
+        Args:
+            loss: A scalar chain (``reduce_mean()`` of a per-example loss, say).
+            name: The step's name.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> x = cn.input((3,))
+            >>> penalty = x.fully_connected(2).square().reduce_mean()
+            >>> added = x.add_loss(penalty)
+            >>> added.shape, len(added.model().losses) >= 0
+            ((), True)
+        """
+        chain = _as_chain(self, loss, "add_loss", "loss")
+        if tuple(chain.shape) != ():
+            raise ChainError(
+                f"add_loss(): the loss must be a scalar (shape ()), got {chain.shape} from "
+                f"{chain.name!r}; reduce it first (.reduce_mean())."
+            )
+        return Lowering((AddedLoss(name=name),), others=(chain,))
 
     @multi_chain_method(derived_names=("", "_recall"))
     def evaluate_precision_recall(
