@@ -38,6 +38,7 @@ __all__ = [
     "precision_recall",
     "softmax_cross_entropy",
     "sparse_cross_entropy",
+    "weighted_mean",
 ]
 
 
@@ -59,7 +60,7 @@ def _batch_mean(x: Any) -> Any:
     return x
 
 
-def _reduce(per_example: Any, weights: Any, loss_weight: float | None = None) -> Any:
+def weighted_mean(per_example: Any, weights: Any, loss_weight: float | None = None) -> Any:
     """PrettyTensor's ``apply_regression``: ``sum(loss_weight * weight * loss) / batch_size``
     of one loss per example."""
     per_example = ops.convert_to_tensor(per_example)
@@ -96,7 +97,7 @@ def cross_entropy(
     logits = _float(logits)
     labels = ops.cast(ops.convert_to_tensor(labels), logits.dtype)
     per = ops.categorical_crossentropy(labels, logits, from_logits=True)
-    return _reduce(_batch_mean(per), weights, loss_weight)
+    return weighted_mean(_batch_mean(per), weights, loss_weight)
 
 
 def sparse_cross_entropy(
@@ -119,7 +120,7 @@ def sparse_cross_entropy(
     if len(labels.shape) == len(logits.shape):
         labels = ops.squeeze(labels, axis=-1)
     per = ops.sparse_categorical_crossentropy(ops.cast(labels, "int32"), logits, from_logits=True)
-    return _reduce(_batch_mean(per), weights, loss_weight)
+    return weighted_mean(_batch_mean(per), weights, loss_weight)
 
 
 def softmax_cross_entropy(
@@ -175,7 +176,7 @@ def binary_cross_entropy_with_logits(
     per = -(target * neg_softplus + (1 - target) * (-logits + neg_softplus))
     if per_output_weights is not None:
         per = per * ops.cast(ops.convert_to_tensor(per_output_weights), per.dtype)
-    return _reduce(_batch_sum(per), weights, loss_weight)
+    return weighted_mean(_batch_sum(per), weights, loss_weight)
 
 
 def l2_regression(
@@ -192,7 +193,7 @@ def l2_regression(
     """
     predictions = _float(predictions)
     target = ops.cast(ops.convert_to_tensor(target), predictions.dtype)
-    return _reduce(_batch_sum(ops.square(predictions - target)), weights, loss_weight)
+    return weighted_mean(_batch_sum(ops.square(predictions - target)), weights, loss_weight)
 
 
 def l1_regression(
@@ -209,7 +210,7 @@ def l1_regression(
     """
     predictions = _float(predictions)
     target = ops.cast(ops.convert_to_tensor(target), predictions.dtype)
-    return _reduce(_batch_sum(ops.abs(predictions - target)), weights, loss_weight)
+    return weighted_mean(_batch_sum(ops.abs(predictions - target)), weights, loss_weight)
 
 
 LOSSES: dict[str, Callable[..., Any]] = {

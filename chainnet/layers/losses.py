@@ -6,11 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import tensorflow as tf
 from keras import ops
 
-from chainnet._losses import LOSSES, correct_predictions, precision_recall
+from chainnet._losses import LOSSES, correct_predictions, precision_recall, weighted_mean
 
-__all__ = ["Accuracy", "AddedLoss", "BatchLoss", "PrecisionRecall", "TiedSoftmax"]
+__all__ = [
+    "Accuracy",
+    "AddedLoss",
+    "BatchLoss",
+    "PrecisionRecall",
+    "SampledSoftmax",
+    "TiedSoftmax",
+]
 
 _register = keras.saving.register_keras_serializable(package="chainnet")
 
@@ -164,3 +172,104 @@ class AddedLoss(keras.layers.Layer):
 
     def compute_output_spec(self, inputs: Any) -> Any:
         return keras.KerasTensor((), dtype=inputs[1].dtype)
+
+
+@_register
+class SampledSoftmax(keras.layers.Layer):
+    """PrettyTensor's ``softmax_classifier_with_sampled_loss``, one layer called twice (one
+    set of weights): on ``features`` it gives the logits ``features @ kernel.T + bias``
+    (the kernel is ``(num_classes, features)``, PrettyTensor's transposed layout); on
+    ``[features, labels]`` or ``[features, labels, weights]`` it gives the loss and adds it
+    to the model's losses: ``tf.nn.sampled_softmax_loss`` when training, the full softmax
+    cross entropy otherwise, then ``sum(loss_weight * weight * loss) / batch_size``."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        num_sampled: int,
+        num_true: int = 1,
+        remove_accidental_hits: bool = True,
+        loss_weight: float | None = None,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        seed: int | None = None,
+        input_dim: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.input_dim = input_dim  # known after build; saved, since a layer called on two
+        # input structures has no single build shape to restore from
+        self.num_classes = int(num_classes)
+        self.num_sampled = int(num_sampled)
+        self.num_true = int(num_true)
+        self.remove_accidental_hits = bool(remove_accidental_hits)
+        self.loss_weight = None if loss_weight is None else float(loss_weight)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.seed = seed
+
+    def build(self, input_shape: Any) -> None:
+        features = input_shape
+        if features is not None and any(isinstance(d, (list, tuple)) for d in features):
+            features = features[0]  # [features, labels, ...]
+        if features is not None and features[-1] is not None:
+            self.input_dim = int(features[-1])
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(self.num_classes, self.input_dim),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+        )
+        self.bias = self.add_weight(
+            name="bias", shape=(self.num_classes,), initializer=self.bias_initializer
+        )
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        if not isinstance(inputs, (list, tuple)):
+            kernel = ops.cast(self.kernel, inputs.dtype)
+            return ops.matmul(inputs, ops.transpose(kernel)) + ops.cast(self.bias, inputs.dtype)
+        features, labels, *weights = inputs
+        features = ops.cast(features, "float32")
+        kernel, bias = ops.cast(self.kernel, "float32"), ops.cast(self.bias, "float32")
+        ids = ops.reshape(ops.cast(labels, "int64"), (-1, self.num_true))
+        if training:
+            per = tf.nn.sampled_softmax_loss(
+                weights=kernel,
+                biases=bias,
+                labels=ids,
+                inputs=features,
+                num_sampled=self.num_sampled,
+                num_classes=self.num_classes,
+                num_true=self.num_true,
+                remove_accidental_hits=self.remove_accidental_hits,
+                seed=self.seed,
+            )
+        else:  # the full softmax: sampled_softmax_loss' labels, each 1 / num_true
+            logits = ops.matmul(features, ops.transpose(kernel)) + bias
+            target = ops.sum(ops.one_hot(ids, self.num_classes), axis=1) / self.num_true
+            per = ops.categorical_crossentropy(target, logits, from_logits=True)
+        loss = weighted_mean(per, weights[0] if weights else None, self.loss_weight)
+        self.add_loss(loss)
+        return loss
+
+    def compute_output_spec(self, inputs: Any, training: bool | None = None) -> Any:
+        if isinstance(inputs, (list, tuple)):
+            return keras.KerasTensor((), dtype="float32")
+        return keras.KerasTensor((*inputs.shape[:-1], self.num_classes), dtype=self.compute_dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "num_sampled": self.num_sampled,
+            "num_true": self.num_true,
+            "remove_accidental_hits": self.remove_accidental_hits,
+            "loss_weight": self.loss_weight,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+            "seed": self.seed,
+            "input_dim": self.input_dim,
+        }

@@ -12,14 +12,21 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import keras
 
-from chainnet._arguments import check_number, check_positive_int
+from chainnet._arguments import check_bool, check_number, check_positive_int
 from chainnet._chainbase import Lowering
 from chainnet._errors import ChainError, ChainTypeError
 from chainnet._losses import label_kind
 from chainnet._operands import as_operand
 from chainnet._registry import chain_method
 from chainnet._shapes import check_same_shape, first_mismatch
-from chainnet.layers.losses import Accuracy, AddedLoss, BatchLoss, PrecisionRecall, TiedSoftmax
+from chainnet.layers.losses import (
+    Accuracy,
+    AddedLoss,
+    BatchLoss,
+    PrecisionRecall,
+    SampledSoftmax,
+    TiedSoftmax,
+)
 from chainnet.methods._common import InitializerLike, RegularizerLike, kernel_regularizer_for
 from chainnet.methods.merge import multi_chain_method
 
@@ -310,6 +317,113 @@ class HeadMethods:
             (f"{final}_softmax", f"{final}_loss"),
         )
         return SoftmaxResult(softmax, loss, logits)
+
+    @multi_chain_method(
+        rank=2,
+        rank_hint="Call .flatten() first to turn (batch, ...) into (batch, features).",
+        derived_names=("", "_sampled_loss"),
+        defaults=("kernel_initializer", "bias_initializer", "kernel_regularizer", "l2loss"),
+        float_input=True,
+    )
+    def softmax_classifier_with_sampled_loss(
+        self,
+        num_classes: int,
+        labels: Any,
+        num_sampled: int,
+        num_true: int | None = None,
+        sampled_values: Any = None,
+        remove_accidental_hits: bool = True,
+        loss_weight: float | None = None,
+        per_example_weights: Any = None,
+        *,
+        kernel_initializer: InitializerLike = "glorot_uniform",
+        bias_initializer: InitializerLike = "zeros",
+        kernel_regularizer: RegularizerLike = None,
+        l2loss: float | None = None,
+        seed: int | None = None,
+        name: str | None = None,
+    ) -> SampledSoftmaxResult:
+        """Logits over ``num_classes`` and a sampled softmax loss, for large vocabularies
+        (PrettyTensor's, with ``tf.nn.sampled_softmax_loss``, Jean et al. 2014).
+
+        When the model trains (``fit``, or a call with ``training=True``) the loss samples
+        ``num_sampled`` classes (log-uniform) besides the true ones; otherwise (``evaluate``,
+        ``predict``, eager chains) it is the full softmax cross entropy, which the sampled
+        loss estimates. Then ``sum(loss_weight * weight * loss) / batch_size``, as every
+        loss. The logits step (``name``) and the loss step (``<name>_sampled_loss``) share
+        one layer, whose kernel is ``(num_classes, features)`` (PrettyTensor's transposed
+        layout); ``cn.model(result.logits)`` predicts with the full softmax.
+
+        Args:
+            num_classes: The number of classes.
+            labels: Integer class ids, ``(batch,)`` or ``(batch, num_true)``; ``None`` for
+                the logits alone.
+            num_sampled: The number of classes sampled per batch.
+            num_true: The number of true classes per example (default: from the labels).
+            sampled_values: PrettyTensor's own sampler output; not supported (TensorFlow 1
+                tensors), must be ``None``: the sampler is log-uniform, ``seed=`` fixes it.
+            remove_accidental_hits: Leave out sampled classes that are true classes.
+            loss_weight: A number that scales the loss.
+            per_example_weights: A weight per example, shape ``(batch,)``.
+            kernel_initializer: The kernel's initializer.
+            bias_initializer: The bias' initializer.
+            kernel_regularizer: A Keras regularizer of the kernel.
+            l2loss: PrettyTensor's weight decay, ``l2loss * sum(w ** 2) / 2``.
+            seed: The sampler's seed.
+            name: The logits step's name.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> x = cn.input((16,), name="x")
+            >>> words = x.network.input((), dtype="int32", name="words")
+            >>> logits, loss = x.softmax_classifier_with_sampled_loss(10000, words, 64)
+            >>> logits.shape, loss.shape, loss.name
+            ((None, 10000), (), 'softmax_classifier_with_sampled_loss_sampled_loss')
+        """
+        method = "softmax_classifier_with_sampled_loss"
+        final = str(name)
+        num_classes = check_positive_int(method, "num_classes", num_classes)
+        num_sampled = check_positive_int(method, "num_sampled", num_sampled)
+        if sampled_values is not None:
+            raise ChainTypeError(
+                f"{method}(): sampled_values (TensorFlow 1 sampler tensors) is not supported; "
+                "the sampler is log-uniform, and seed= makes it repeatable"
+            )
+        regularizer = kernel_regularizer_for(method, l2loss, kernel_regularizer)
+        ids: Chain | None = None
+        weights: tuple[Chain, ...] = ()
+        if labels is not None:
+            ids = _sparse_ids(self, method, labels)
+            given = 1 if len(ids.shape) == len(self.shape) - 1 else ids.shape[-1]  # type: ignore[attr-defined]
+            if num_true is None:
+                num_true = given or 1
+            if check_positive_int(method, "num_true", num_true) != given:
+                raise ChainError(
+                    f"{method}(): num_true={num_true} but the labels {ids.shape} hold {given} "
+                    "class ids per example"
+                )
+            weights = _weights(self, method, per_example_weights)
+        elif per_example_weights is not None or loss_weight is not None:
+            raise ChainError(f"{method}(): per_example_weights needs labels (so does loss_weight).")
+        layer = SampledSoftmax(
+            num_classes,
+            num_sampled,
+            num_true or 1,
+            check_bool(method, "remove_accidental_hits", remove_accidental_hits),
+            _loss_weight(method, loss_weight),
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=regularizer,
+            seed=seed,
+            name=final,
+        )
+        logits: Chain = self._extend(method, final, layer)  # type: ignore[attr-defined]
+        if ids is None:
+            return SampledSoftmaxResult(logits, None)
+        loss: Chain = self._extend(  # type: ignore[attr-defined]
+            method, f"{final}_sampled_loss", Lowering((layer,), others=(ids, *weights))
+        )
+        return SampledSoftmaxResult(logits, loss)
 
     @multi_chain_method(derived_names=("", "_loss"), float_input=True)
     def softmax(

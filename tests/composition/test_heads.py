@@ -365,3 +365,57 @@ def test_labelled_head_trains_with_chainnet_training_fit() -> None:
     model.compile(optimizer=keras.optimizers.Adam(0.05))
     history = training.fit(model, [features, labels], None, epochs=3, batch_size=32, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_sampled_softmax_trains_on_tf_nn_sampled_softmax_loss_and_evaluates_the_full_loss(
+    tmp_path: Path,
+) -> None:
+    features = RNG.normal(size=(6, 5)).astype("float32")
+    ids = RNG.integers(0, 50, size=(6,)).astype("int32")
+    x = cn.input((5,), name="x")
+    y = x.network.input((), dtype="int32", name="y")
+    w = x.network.input((), name="w")
+    logits, loss = x.softmax_classifier_with_sampled_loss(
+        50, y, 8, loss_weight=0.5, per_example_weights=w, seed=3
+    )
+    model = cn.model([logits, loss])
+    layer = x.network.layer("softmax_classifier_with_sampled_loss")
+    kernel, bias = (v.numpy() for v in layer.weights)
+    assert kernel.shape == (50, 5)  # PrettyTensor's transposed layout
+    # outside training: the full softmax cross entropy, PrettyTensor's apply_regression
+    full_logits = features @ kernel.T + bias
+    one_hot = np.eye(50, dtype="float32")[ids]
+    want = _pt_apply_regression(_pt_cross_entropy(full_logits, one_hot), 0.5, WEIGHTS)
+    got_logits, got = model([features, ids, WEIGHTS])
+    np.testing.assert_allclose(got_logits, full_logits, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(float(got), want, rtol=1e-5)
+    # training: tf.nn.sampled_softmax_loss with the same sampler seed
+    tf.random.set_seed(7)
+    sampled = float(model([features, ids, WEIGHTS], training=True)[1])
+    tf.random.set_seed(7)
+    per = tf.nn.sampled_softmax_loss(
+        kernel, bias, ids.reshape(-1, 1).astype("int64"), features, 8, 50, seed=3
+    )
+    np.testing.assert_allclose(sampled, _pt_apply_regression(per.numpy(), 0.5, WEIGHTS), 1e-5)
+    assert sampled != pytest.approx(float(got))
+    path = tmp_path / "sampled.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(float(loaded([features, ids, WEIGHTS])[1]), want, rtol=1e-5)
+    with pytest.raises(cn.ChainTypeError, match="sampled_values"):
+        x.softmax_classifier_with_sampled_loss(50, y, 8, None, ("tensors",), name="bad")
+    with pytest.raises(cn.ChainError, match="num_true=2"):
+        x.softmax_classifier_with_sampled_loss(50, y, 8, 2, name="bad")
+    assert "bad" not in x.network
+
+
+def test_sampled_softmax_trains_with_fit() -> None:
+    features = RNG.normal(size=(64, 8)).astype("float32")
+    ids = (features[:, 0] > 0).astype("int32") * 7
+    x = cn.input((8,), name="x")
+    y = x.network.input((), dtype="int32", name="y")
+    _, loss = x.softmax_classifier_with_sampled_loss(20, y, 5, seed=0)
+    model = loss.model()
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    history = model.fit([features, ids], None, epochs=8, batch_size=64, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]

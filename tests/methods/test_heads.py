@@ -413,6 +413,48 @@ CASES += [
 ]
 
 
+class TransposedDense(L.Layer):
+    """Reference for ``softmax_classifier_with_sampled_loss``: logits with a
+    ``(classes, features)`` kernel, and the full sparse softmax cross entropy (the loss
+    outside training) of Keras' loss object."""
+
+    def __init__(self, classes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.classes = classes
+
+    def build(self, input_shape: Any) -> None:
+        self.kernel = self.add_weight(shape=(self.classes, input_shape[-1]))
+        self.bias = self.add_weight(shape=(self.classes,), initializer="zeros")
+
+    def call(self, x: Any) -> Any:
+        return ops.matmul(x, ops.transpose(ops.cast(self.kernel, x.dtype))) + ops.cast(
+            self.bias, x.dtype
+        )
+
+
+def _sampled(x: Any, labels: Any, w: Any) -> list[Any]:
+    dense = TransposedDense(6)
+    logits = dense(x)
+    full = KerasLoss(SPARSE_CE)(dense(ops.cast(x, "float32")), labels, w)
+    return [logits, full * 0.5]
+
+
+CASES += [
+    MethodCase(
+        "softmax_classifier_with_sampled_loss",
+        (6, Use("labels"), 3),
+        {"loss_weight": 0.5, "per_example_weights": Use("w"), "seed": 1},
+        input_shape=(5,),
+        extra_inputs={"labels": ExtraInput((), "int32", low=0, high=6), **WEIGHTS},
+        reference=_sampled,
+        expected_output_shapes=[(None, 6), ()],
+        expected_num_weights=2,
+        expected_num_params=6 * 5 + 6,
+        expected_num_losses=1,
+    ),
+]
+
+
 @pytest.mark.parametrize("case", [c.param() for c in CASES])
 def test_head_methods_match_keras(case: MethodCase, tmp_path: Path) -> None:
     case.run(tmp_path)
