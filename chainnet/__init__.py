@@ -18,7 +18,7 @@ from chainnet._registry import Lowering, register
 from chainnet._sequential import SequentialBuilder
 from chainnet._template import Template, template
 from chainnet.losses import regularization_loss, total_loss
-from chainnet.methods.heads import SoftmaxResult
+from chainnet.methods.heads import SampledSoftmaxResult, SoftmaxResult
 from chainnet.training import Trainer, fit
 
 __version__ = "0.1.0"
@@ -32,6 +32,7 @@ __all__ = [
     "Network",
     "Node",
     "SequentialBuilder",
+    "SampledSoftmaxResult",
     "SoftmaxResult",
     "Template",
     "Trainer",
