@@ -87,6 +87,39 @@ def _reduce(
     return Reduce(op, axes, keep, dtype=int_dtype(chain), name=name)
 
 
+def _reduction(op: str, summary: str, example: str, result: str) -> Any:
+    """The chain method ``reduce_<op>`` (PrettyTensor's registered ``tf.reduce_<op>``, its
+    positional order ``axis, keep_dims``)."""
+
+    def method(
+        self: Any,
+        axis: AxisLike = None,
+        keep_dims: bool = False,
+        *,
+        keepdims: bool | None = None,
+        reduction_indices: AxisLike = None,
+        name: str | None = None,
+    ) -> Any:
+        return _reduce(self, op, axis, keep_dims, keepdims, reduction_indices, name)
+
+    method.__name__ = method.__qualname__ = f"reduce_{op}"
+    method.__doc__ = f"""{summary} (``tf.reduce_{op}``).
+
+        Args:
+            axis: An axis or axes; ``None`` reduces every axis, the batch too.
+            keep_dims: Keep the reduced axes with size 1.
+            keepdims: Keras' spelling of ``keep_dims``.
+            reduction_indices: The old spelling of ``axis``.
+            name: The step's name.
+
+        Examples:
+            >>> import numpy as np, chainnet as cn
+            {example}
+            {result}
+        """
+    return chain_method()(method)
+
+
 class TensorMethods:
     """Element-wise functions, normalizations, reductions and casts (PrettyTensor's
     registered ``tf`` functions), and the diagonal matrix multiplication."""
@@ -202,188 +235,48 @@ class TensorMethods:
         return Normalize(2, axis, epsilon, name=name)
 
     # ----------------------------------------------------------------- reductions
-    @chain_method()
-    def reduce_all(
-        self,
-        axis: AxisLike = None,
-        keep_dims: bool = False,
-        *,
-        keepdims: bool | None = None,
-        reduction_indices: AxisLike = None,
-        name: str | None = None,
-    ) -> Any:
-        """Logical and over ``axis`` of a bool chain (``tf.reduce_all``).
-
-        Args:
-            axis: An axis or axes; ``None`` reduces every axis, the batch too.
-            keep_dims: Keep the reduced axes with size 1.
-            keepdims: Keras' spelling of ``keep_dims``.
-            reduction_indices: The old spelling of ``axis``.
-            name: The step's name.
-
-        Examples:
-            >>> import numpy as np, chainnet as cn
-            >>> cn.wrap(np.array([[True, False], [True, True]])).reduce_all(1).numpy().tolist()
-            [False, True]
-        """
-        return _reduce(self, "all", axis, keep_dims, keepdims, reduction_indices, name)
-
-    @chain_method()
-    def reduce_any(
-        self,
-        axis: AxisLike = None,
-        keep_dims: bool = False,
-        *,
-        keepdims: bool | None = None,
-        reduction_indices: AxisLike = None,
-        name: str | None = None,
-    ) -> Any:
-        """Logical or over ``axis`` of a bool chain (``tf.reduce_any``).
-
-        Args:
-            axis: An axis or axes; ``None`` reduces every axis, the batch too.
-            keep_dims: Keep the reduced axes with size 1.
-            keepdims: Keras' spelling of ``keep_dims``.
-            reduction_indices: The old spelling of ``axis``.
-            name: The step's name.
-
-        Examples:
-            >>> import numpy as np, chainnet as cn
-            >>> cn.wrap(np.array([[False, False], [True, False]])).reduce_any(1).numpy().tolist()
-            [False, True]
-        """
-        return _reduce(self, "any", axis, keep_dims, keepdims, reduction_indices, name)
-
-    @chain_method()
-    def reduce_max(
-        self,
-        axis: AxisLike = None,
-        keep_dims: bool = False,
-        *,
-        keepdims: bool | None = None,
-        reduction_indices: AxisLike = None,
-        name: str | None = None,
-    ) -> Any:
-        """The maximum over ``axis`` (``tf.reduce_max``).
-
-        Args:
-            axis: An axis or axes; ``None`` reduces every axis, the batch too.
-            keep_dims: Keep the reduced axes with size 1.
-            keepdims: Keras' spelling of ``keep_dims``.
-            reduction_indices: The old spelling of ``axis``.
-            name: The step's name.
-
-        Examples:
-            >>> import numpy as np, chainnet as cn
-            >>> cn.wrap(np.array([[1.0, 5.0], [3.0, 2.0]], "float32")).reduce_max(1).numpy()
-            array([5., 3.], dtype=float32)
-        """
-        return _reduce(self, "max", axis, keep_dims, keepdims, reduction_indices, name)
-
-    @chain_method()
-    def reduce_mean(
-        self,
-        axis: AxisLike = None,
-        keep_dims: bool = False,
-        *,
-        keepdims: bool | None = None,
-        reduction_indices: AxisLike = None,
-        name: str | None = None,
-    ) -> Any:
-        """The mean over ``axis`` (``tf.reduce_mean``).
-
-        Args:
-            axis: An axis or axes; ``None`` reduces every axis, the batch too.
-            keep_dims: Keep the reduced axes with size 1.
-            keepdims: Keras' spelling of ``keep_dims``.
-            reduction_indices: The old spelling of ``axis``.
-            name: The step's name.
-
-        Examples:
-            >>> import chainnet as cn
-            >>> x = cn.input((5, 8))
-            >>> x.reduce_mean(1).shape, x.reduce_mean([1, 2], keep_dims=True).shape
-            ((None, 8), (None, 1, 1))
-        """
-        return _reduce(self, "mean", axis, keep_dims, keepdims, reduction_indices, name)
-
-    @chain_method()
-    def reduce_min(
-        self,
-        axis: AxisLike = None,
-        keep_dims: bool = False,
-        *,
-        keepdims: bool | None = None,
-        reduction_indices: AxisLike = None,
-        name: str | None = None,
-    ) -> Any:
-        """The minimum over ``axis`` (``tf.reduce_min``).
-
-        Args:
-            axis: An axis or axes; ``None`` reduces every axis, the batch too.
-            keep_dims: Keep the reduced axes with size 1.
-            keepdims: Keras' spelling of ``keep_dims``.
-            reduction_indices: The old spelling of ``axis``.
-            name: The step's name.
-
-        Examples:
-            >>> import numpy as np, chainnet as cn
-            >>> float(cn.wrap(np.array([[1.0, 5.0], [3.0, 2.0]], "float32")).reduce_min().numpy())
-            1.0
-        """
-        return _reduce(self, "min", axis, keep_dims, keepdims, reduction_indices, name)
-
-    @chain_method()
-    def reduce_prod(
-        self,
-        axis: AxisLike = None,
-        keep_dims: bool = False,
-        *,
-        keepdims: bool | None = None,
-        reduction_indices: AxisLike = None,
-        name: str | None = None,
-    ) -> Any:
-        """The product over ``axis`` (``tf.reduce_prod``).
-
-        Args:
-            axis: An axis or axes; ``None`` reduces every axis, the batch too.
-            keep_dims: Keep the reduced axes with size 1.
-            keepdims: Keras' spelling of ``keep_dims``.
-            reduction_indices: The old spelling of ``axis``.
-            name: The step's name.
-
-        Examples:
-            >>> import numpy as np, chainnet as cn
-            >>> cn.wrap(np.array([[2, 3], [4, 5]], "int32")).reduce_prod(-1).numpy().tolist()
-            [6, 20]
-        """
-        return _reduce(self, "prod", axis, keep_dims, keepdims, reduction_indices, name)
-
-    @chain_method()
-    def reduce_sum(
-        self,
-        axis: AxisLike = None,
-        keep_dims: bool = False,
-        *,
-        keepdims: bool | None = None,
-        reduction_indices: AxisLike = None,
-        name: str | None = None,
-    ) -> Any:
-        """The sum over ``axis`` (``tf.reduce_sum``).
-
-        Args:
-            axis: An axis or axes; ``None`` reduces every axis, the batch too.
-            keep_dims: Keep the reduced axes with size 1.
-            keepdims: Keras' spelling of ``keep_dims``.
-            reduction_indices: The old spelling of ``axis``.
-            name: The step's name.
-
-        Examples:
-            >>> import numpy as np, chainnet as cn
-            >>> cn.wrap(np.array([[1.0, 5.0], [3.0, 2.0]], "float32")).reduce_sum(1).numpy()
-            array([6., 5.], dtype=float32)
-        """
-        return _reduce(self, "sum", axis, keep_dims, keepdims, reduction_indices, name)
+    reduce_all = _reduction(
+        "all",
+        "Logical and over ``axis`` of a bool chain",
+        ">>> cn.wrap(np.array([[True, False], [True, True]])).reduce_all(1).numpy().tolist()",
+        "[False, True]",
+    )
+    reduce_any = _reduction(
+        "any",
+        "Logical or over ``axis`` of a bool chain",
+        ">>> cn.wrap(np.array([[False, False], [True, False]])).reduce_any(1).numpy().tolist()",
+        "[False, True]",
+    )
+    reduce_max = _reduction(
+        "max",
+        "The maximum over ``axis``",
+        ">>> cn.wrap(np.array([[1.0, 5.0], [3.0, 2.0]], 'float32')).reduce_max(1).numpy()",
+        "array([5., 3.], dtype=float32)",
+    )
+    reduce_mean = _reduction(
+        "mean",
+        "The mean over ``axis``",
+        ">>> cn.input((5, 8)).reduce_mean([1, 2], keep_dims=True).shape",
+        "(None, 1, 1)",
+    )
+    reduce_min = _reduction(
+        "min",
+        "The minimum over ``axis``",
+        ">>> float(cn.wrap(np.array([[1.0, 5.0], [3.0, 2.0]], 'float32')).reduce_min().numpy())",
+        "1.0",
+    )
+    reduce_prod = _reduction(
+        "prod",
+        "The product over ``axis``",
+        ">>> cn.wrap(np.array([[2, 3], [4, 5]], 'int32')).reduce_prod(-1).numpy().tolist()",
+        "[6, 20]",
+    )
+    reduce_sum = _reduction(
+        "sum",
+        "The sum over ``axis``",
+        ">>> cn.wrap(np.array([[1.0, 5.0], [3.0, 2.0]], 'float32')).reduce_sum(1).numpy()",
+        "array([6., 5.], dtype=float32)",
+    )
 
     # ----------------------------------------------------------------- casts and shape
     @chain_method()
