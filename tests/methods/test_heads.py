@@ -455,6 +455,27 @@ CASES += [
 ]
 
 
+class KerasAddLoss(L.Layer):
+    """Reference for ``add_loss``: Keras' ``Layer.add_loss`` of its input, returned."""
+
+    def call(self, loss: Any) -> Any:
+        self.add_loss(loss)
+        return loss
+
+
+CASES += [
+    MethodCase(
+        lambda x: x.add_loss(x.square().reduce_mean()),
+        id="add_loss",
+        input_shape=(3,),
+        reference=lambda x: KerasAddLoss()(ops.mean(ops.square(x))),
+        expected_output_shape=(),
+        expected_num_weights=0,
+        expected_num_losses=1,
+    ),
+]
+
+
 @pytest.mark.parametrize("case", [c.param() for c in CASES])
 def test_head_methods_match_keras(case: MethodCase, tmp_path: Path) -> None:
     case.run(tmp_path)
