@@ -19,7 +19,7 @@ from chainnet._sequential import SequentialBuilder
 from chainnet._template import Template, UnboundVariable, template
 from chainnet._weights import WeightsReport
 from chainnet.losses import regularization_loss, total_loss
-from chainnet.methods.heads import SoftmaxResult
+from chainnet.methods.heads import SampledSoftmaxResult, SoftmaxResult
 from chainnet.methods.recurrent import RecurrentResult, reset_states
 from chainnet.training import Trainer, fit
 
@@ -35,6 +35,7 @@ __all__ = [
     "Node",
     "RecurrentResult",
     "SequentialBuilder",
+    "SampledSoftmaxResult",
     "SoftmaxResult",
     "Template",
     "Trainer",

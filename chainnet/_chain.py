@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from chainnet._chainbase import ChainBase
@@ -30,6 +31,7 @@ from chainnet.methods import (
     RecurrentMethods,
     ShapeMethods,
     TemplateMethods,
+    TensorMethods,
 )
 
 __all__ = ["Chain", "input", "model", "wrap"]
@@ -49,6 +51,7 @@ class Chain(
     AttentionMethods,
     HeadMethods,
     TemplateMethods,
+    TensorMethods,
     ChainBase,
 ):
     """An immutable step of a network: its output tensor, the layer(s) that made it, its parents.
@@ -77,8 +80,82 @@ class Chain(
         """
         return SequentialBuilder(self)
 
+    def as_layer(self) -> Chain:
+        """This chain (PrettyTensor's ``as_layer``: a snapshot; chains never move, so only a
+        sequential builder's ``as_layer()`` gives something new).
 
-METHODS.reserve("Chain", ["sequential"])
+        Examples:
+            >>> import chainnet as cn
+            >>> x = cn.input((4,))
+            >>> x.as_layer() is x
+            True
+        """
+        return self
+
+    def is_sequential_builder(self) -> bool:
+        """``False``: a chain is immutable (see :meth:`sequential`).
+
+        Examples:
+            >>> import chainnet as cn
+            >>> cn.input((4,)).is_sequential_builder()
+            False
+        """
+        return False
+
+    def get_shape(self) -> tuple[int | None, ...]:
+        """The static shape, ``None`` where unknown (PrettyTensor's ``get_shape()``; the same
+        as :attr:`shape`).
+
+        Examples:
+            >>> import chainnet as cn
+            >>> cn.input((28, 28, 1)).flatten().get_shape()
+            (None, 784)
+        """
+        return self.shape
+
+    def eval(self, feed_dict: Any = None, session: Any = None) -> np.ndarray:
+        """The value of this chain as a NumPy array (PrettyTensor's ``eval``, TF2 style).
+
+        An eager chain has its value; a symbolic chain runs the model to it on
+        ``feed_dict``: its inputs' data, as a dict by input name, a list in the model's
+        input order, or one array. There is no session in TensorFlow 2.
+
+        Args:
+            feed_dict: The inputs' data, for a symbolic chain.
+            session: Must be ``None`` (TensorFlow 2 has no sessions).
+
+        Examples:
+            >>> import numpy as np, chainnet as cn
+            >>> cn.wrap(np.ones((1, 2), "float32")).reduce_sum().eval()
+            array(2., dtype=float32)
+            >>> x = cn.input((2,), name="x")
+            >>> (x * 3.0).eval({"x": np.ones((1, 2), "float32")})
+            array([[3., 3.]], dtype=float32)
+        """
+        if session is not None:
+            raise ChainTypeError(
+                f"eval() on chain {self.name!r}: TensorFlow 2 has no sessions; drop session="
+            )
+        if feed_dict is None:
+            return self.numpy()
+        if not isinstance(self.tensor, keras.KerasTensor):
+            raise ChainTypeError(
+                f"eval() on chain {self.name!r}: an eager chain has its value; feed_dict is "
+                "for a symbolic chain"
+            )
+        model = self.model()
+        if isinstance(feed_dict, dict):
+            unknown = sorted(set(feed_dict) - {t.name for t in model.inputs})
+            if unknown:
+                raise ChainError(
+                    f"eval() on chain {self.name!r}: no input named {unknown}; the inputs are "
+                    f"{[t.name for t in model.inputs]}"
+                )
+            feed_dict = [feed_dict[t.name] for t in model.inputs]
+        return np.asarray(model(feed_dict))
+
+
+METHODS.reserve("Chain", ["sequential", "as_layer", "is_sequential_builder", "get_shape", "eval"])
 
 
 def input(  # noqa: A001 - the PrettyTensor-like entry point is deliberately named input

@@ -156,6 +156,16 @@ class SequentialBuilder(Operators, Generic[C]):
 
     as_layer = as_chain
 
+    def is_sequential_builder(self) -> bool:
+        """``True``: this is a sequential builder (PrettyTensor's ``is_sequential_builder``).
+
+        Examples:
+            >>> import chainnet as cn
+            >>> cn.input((4,)).sequential().is_sequential_builder()
+            True
+        """
+        return True
+
     @property
     def head(self) -> C:
         """The chain the builder points at now."""

@@ -2,8 +2,9 @@
 
 The chain methods (``logits.cross_entropy(labels)``, ``softmax_classifier(..., labels=...)``)
 compute their losses with these functions; call them directly in a custom training loop.
-Each returns the batch mean of the per-example loss; ``weights`` (one per example) give
-``sum(weight * loss) / batch_size``, as Keras' ``sample_weight`` does.
+Each is PrettyTensor's formula: ``sum(loss_weight * weight * loss) / batch_size`` of one
+loss per example (the regressions and the binary cross entropy sum over the outputs);
+``weights`` are one per example, as Keras' ``sample_weight``.
 
 Examples:
     >>> import numpy as np, chainnet as cn
@@ -26,10 +27,12 @@ from chainnet._losses import (
     LOSSES,
     accuracy,
     binary_cross_entropy_with_logits,
+    correct_predictions,
     cross_entropy,
     l1_regression,
     l2_regression,
     label_kind,
+    precision_recall,
     softmax_cross_entropy,
     sparse_cross_entropy,
 )
@@ -40,10 +43,12 @@ __all__ = [
     "LOSSES",
     "accuracy",
     "binary_cross_entropy_with_logits",
+    "correct_predictions",
     "cross_entropy",
     "l1_regression",
     "l2_regression",
     "label_kind",
+    "precision_recall",
     "regularization_loss",
     "regularization_losses",
     "softmax_cross_entropy",

@@ -88,6 +88,23 @@ EXEMPTIONS: dict[str, dict[str, str]] = {
     "concat-int": {"gradient": _NO_FLOAT_PATH},
     "evaluate_classifier": {"gradient": _TOP_K},
     "evaluate_classifier-one-hot-top2": {"gradient": _TOP_K},
+    **{
+        row: {"gradient": _TOP_K}
+        for row in (
+            "evaluate_classifier_sparse",
+            "evaluate_classifier_fraction_sparse",
+        )
+    },
+    "stop_gradient": {"gradient": "stop_gradient's very purpose: no gradient flows through it"},
+    "reduce_all": {"gradient": _NO_FLOAT_PATH + " (bool)"},
+    "reduce_any": {"gradient": _NO_FLOAT_PATH + " (bool)"},
+    "to_int32": {"gradient": _INT_OUTPUT},
+    "to_int64": {"gradient": _NO_FLOAT_PATH},
+    "to_float": {"gradient": _NO_FLOAT_PATH},
+    "tensor_shape": {"gradient": "an int32 shape: no gradient flows into a shape"},
+    "evaluate_precision_recall": {
+        "gradient": "precision and recall count thresholded predictions: not differentiable"
+    },
     # Python lambdas cannot load with safe_mode=True
     # layers holding a seed variable cannot be built inside tf.function
     "dropout": {"tf_function": _SEED_STATE},

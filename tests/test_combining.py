@@ -506,7 +506,7 @@ def test_two_wraps_template_and_heads_match_numpy() -> None:
     # regression target started separately
     pred, target = cn.wrap(a_np), cn.wrap(b_np)
     np.testing.assert_allclose(
-        float(pred.l2_regression(target).numpy()), ((a_np - b_np) ** 2).mean(), rtol=1e-5
+        float(pred.l2_regression(target).numpy()), ((a_np - b_np) ** 2).sum(1).mean(), rtol=1e-5
     )
 
 

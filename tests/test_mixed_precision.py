@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 
 import text_transformer  # the example, from examples/
 
-FULL_PRECISION = ("sentiment_loss", "sentiment_softmax")  # the head's loss and softmax
+FULL_PRECISION = ("sentiment", "sentiment_loss", "sentiment_softmax")  # the whole head
 
 
 def _layer_dtypes(model: keras.Model) -> dict[str, tuple[str, str]]:
@@ -47,12 +47,12 @@ def test_the_scope_builds_mixed_precision_and_leaves_the_policy_alone() -> None:
         else:
             assert (compute, variable) == ("float16", "float32"), name
     assert all(v.dtype == "float32" for v in model.weights)
-    # what the layers compute: the block's output is float16, the head's loss and softmax
-    # float32
+    # what the layers compute: the block's output is float16, the whole head (logits,
+    # softmax, loss) float32
     net = result.softmax.network
     assert net["block_norm2"].dtype == "float16"
     assert (result.logits.dtype, result.softmax.dtype, result.loss.dtype) == (
-        "float16",
+        "float32",
         "float32",
         "float32",
     )

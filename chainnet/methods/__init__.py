@@ -12,6 +12,7 @@ from chainnet.methods.normalization import NormalizationMethods
 from chainnet.methods.pooling import PoolingMethods
 from chainnet.methods.recurrent import RecurrentMethods
 from chainnet.methods.shape import ShapeMethods
+from chainnet.methods.tensor_ops import TensorMethods
 
 __all__ = [
     "ActivationMethods",
@@ -28,4 +29,5 @@ __all__ = [
     "ShapeMethods",
     "SoftmaxResult",
     "TemplateMethods",
+    "TensorMethods",
 ]

@@ -21,42 +21,131 @@ TARGET = RNG.normal(size=(6, 4)).astype("float32")
 PROBS = RNG.uniform(size=(6, 4)).astype("float32")
 
 
-def _keras(loss: keras.losses.Loss, y_true: np.ndarray, weights: np.ndarray | None) -> float:
-    return float(loss(y_true, LOGITS, sample_weight=weights))
+PER_OUTPUT = RNG.uniform(0.0, 2.0, size=(6, 4)).astype("float32")
 
 
-CASES = [
-    ("cross_entropy", ONE_HOT, keras.losses.CategoricalCrossentropy(from_logits=True)),
-    ("sparse_cross_entropy", IDS, keras.losses.SparseCategoricalCrossentropy(from_logits=True)),
-    (
-        "binary_cross_entropy_with_logits",
-        PROBS,
-        keras.losses.BinaryCrossentropy(from_logits=True),
-    ),
-    ("l2_regression", TARGET, keras.losses.MeanSquaredError()),
-    ("l1_regression", TARGET, keras.losses.MeanAbsoluteError()),
-]
+# PrettyTensor's formulas (pretty_tensor_loss_methods.py, functions.py), in NumPy
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
+def _pt_cross_entropy(logits: np.ndarray, one_hot: np.ndarray) -> np.ndarray:
+    return -(one_hot * _log_softmax(logits)).sum(axis=1)
+
+
+def _pt_binary(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """functions.binary_cross_entropy_loss_with_logits, per element."""
+    neg_softplus = -np.logaddexp(0.0, -logits)
+    return -(target * neg_softplus + (1 - target) * (-logits + neg_softplus))
+
+
+def _pt_apply_regression(
+    per_example: np.ndarray, loss_weight: float | None, weights: np.ndarray | None
+) -> float:
+    """apply_regression: loss * loss_weight * per_example_weights, summed / batch size."""
+    loss = per_example.astype("float64")
+    if loss_weight is not None:
+        loss = loss * loss_weight
+    if weights is not None:
+        loss = loss * weights
+    return float(loss.sum() / per_example.shape[0])
+
+
+PER_EXAMPLE = {
+    "cross_entropy": (ONE_HOT, lambda: _pt_cross_entropy(LOGITS, ONE_HOT)),
+    "sparse_cross_entropy": (IDS, lambda: _pt_cross_entropy(LOGITS, ONE_HOT)),
+    "binary_cross_entropy_with_logits": (PROBS, lambda: _pt_binary(LOGITS, PROBS).sum(axis=1)),
+    "l2_regression": (TARGET, lambda: ((LOGITS - TARGET) ** 2).sum(axis=1)),
+    "l1_regression": (TARGET, lambda: np.abs(LOGITS - TARGET).sum(axis=1)),
+}
+
+
+@pytest.mark.parametrize("loss_weight", [None, 0.3], ids=["unscaled", "loss_weight"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["plain", "weighted"])
-@pytest.mark.parametrize(("method", "target", "reference"), CASES, ids=[c[0] for c in CASES])
-def test_loss_method_equals_keras(
-    method: str, target: np.ndarray, reference: keras.losses.Loss, weighted: bool
+@pytest.mark.parametrize("method", sorted(PER_EXAMPLE))
+def test_loss_method_equals_prettytensor_formula(
+    method: str, weighted: bool, loss_weight: float | None
 ) -> None:
+    target, per_example = PER_EXAMPLE[method]
     weights = WEIGHTS if weighted else None
-    expected = _keras(reference, target, weights)
-    # eager chain, the function, and a symbolic model all agree with Keras
-    eager = getattr(cn.wrap(LOGITS), method)(target, per_example_weights=weights)
+    expected = _pt_apply_regression(per_example(), loss_weight, weights)
+    options = {"per_example_weights": weights, "loss_weight": loss_weight}
+    # eager chain, the function, and a symbolic model that is saved and loaded all agree
+    eager = getattr(cn.wrap(LOGITS), method)(target, **options)
     np.testing.assert_allclose(float(eager.numpy()), expected, rtol=1e-5)
-    function = cn.losses.LOSSES[method](LOGITS, target, weights)
+    function = cn.losses.LOSSES[method](LOGITS, target, weights, loss_weight=loss_weight)
     np.testing.assert_allclose(float(function), expected, rtol=1e-5)
     x = cn.input((4,), name="logits")
     t = x.network.input(target.shape[1:], dtype=str(target.dtype), name="target")
     w = x.network.input((), name="w") if weighted else None
-    loss = getattr(x, method)(t, per_example_weights=w)
+    loss = getattr(x, method)(t, per_example_weights=w, loss_weight=loss_weight)
     assert loss.shape == () and loss.method == method
     feed = [LOGITS, target] + ([WEIGHTS] if weighted else [])
+    model = loss.model()
+    np.testing.assert_allclose(float(model(feed)), expected, rtol=1e-5)
+    np.testing.assert_allclose(float(sum(model.losses)), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("loss_weight", [None, 2.0], ids=["unscaled", "loss_weight"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["plain", "weighted"])
+def test_binary_cross_entropy_per_output_weights_equal_prettytensor(
+    weighted: bool, loss_weight: float | None
+) -> None:
+    weights = WEIGHTS if weighted else None
+    per_example = (_pt_binary(LOGITS, PROBS) * PER_OUTPUT).sum(axis=1)
+    expected = _pt_apply_regression(per_example, loss_weight, weights)
+    got = cn.wrap(LOGITS).binary_cross_entropy_with_logits(
+        PROBS, loss_weight=loss_weight, per_example_weights=weights, per_output_weights=PER_OUTPUT
+    )
+    np.testing.assert_allclose(float(got.numpy()), expected, rtol=1e-5)
+    x = cn.input((4,), name="logits")
+    net = x.network
+    t, pow_ = net.input((4,), name="t"), net.input((4,), name="pow")
+    w = net.input((), name="w") if weighted else None
+    loss = x.binary_cross_entropy_with_logits(
+        t, loss_weight=loss_weight, per_example_weights=w, per_output_weights=pow_
+    )
+    feed = [LOGITS, PROBS, PER_OUTPUT] + ([WEIGHTS] if weighted else [])
     np.testing.assert_allclose(float(loss.model()(feed)), expected, rtol=1e-5)
+    with pytest.raises(cn.ChainError, match="per_output_weights"):
+        x.binary_cross_entropy_with_logits(t, per_output_weights=net.input((3,), name="p3"))
+
+
+@pytest.mark.parametrize("loss_weight", [None, 0.5], ids=["unscaled", "loss_weight"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["plain", "weighted"])
+@pytest.mark.parametrize("labels", [IDS, ONE_HOT], ids=["ids", "one-hot"])
+def test_softmax_and_softmax_classifier_equal_prettytensor(
+    labels: np.ndarray, weighted: bool, loss_weight: float | None
+) -> None:
+    weights = WEIGHTS if weighted else None
+    expected = _pt_apply_regression(_pt_cross_entropy(LOGITS, ONE_HOT), loss_weight, weights)
+    softmax, loss = cn.wrap(LOGITS).softmax(
+        labels, loss_weight=loss_weight, per_example_weights=weights
+    )
+    np.testing.assert_allclose(float(loss.numpy()), expected, rtol=1e-5)
+    np.testing.assert_allclose(softmax.numpy(), np.exp(_log_softmax(LOGITS)), rtol=1e-5)
+    features = RNG.normal(size=(6, 5)).astype("float32")
+    result = cn.wrap(features).softmax_classifier(4, labels, loss_weight, weights)
+    logits = result.logits.numpy()
+    want = _pt_apply_regression(_pt_cross_entropy(logits, ONE_HOT), loss_weight, weights)
+    np.testing.assert_allclose(float(result.loss.numpy()), want, rtol=1e-5)
+
+
+def test_softmax_adds_no_layer_of_weights_and_keeps_its_loss() -> None:
+    x = cn.input((4,), name="logits")
+    y = x.network.input((), dtype="int32", name="y")
+    softmax, loss = result = x.softmax(y)
+    assert (softmax.name, loss.name, result.logits.name) == ("softmax", "softmax_loss", "logits")
+    model = softmax.model()
+    model([LOGITS, IDS])
+    assert model.count_params() == 0 and len(model.losses) == 1
+    assert [t.name for t in model.inputs] == ["logits", "y"]
+    alone, none = x.softmax(name="probabilities")
+    assert none is None and alone.layer.__class__ is keras.layers.Softmax
+    with pytest.raises(cn.ChainError, match="needs labels"):
+        x.softmax(loss_weight=2.0, name="bad")
+    assert "bad" not in x.network
 
 
 def test_losses_match_tf_nn() -> None:
@@ -65,10 +154,11 @@ def test_losses_match_tf_nn() -> None:
     binary = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(PROBS, LOGITS))
     np.testing.assert_allclose(float(cn.losses.sparse_cross_entropy(LOGITS, IDS)), sparse, 1e-5)
     np.testing.assert_allclose(float(cn.losses.cross_entropy(LOGITS, ONE_HOT)), dense, 1e-5)
+    # PrettyTensor's binary cross entropy and l2 regression sum over the 4 outputs
     np.testing.assert_allclose(
-        float(cn.losses.binary_cross_entropy_with_logits(LOGITS, PROBS)), binary, 1e-5
+        float(cn.losses.binary_cross_entropy_with_logits(LOGITS, PROBS)), 4 * binary, 1e-5
     )
-    l2 = tf.reduce_mean(tf.square(LOGITS - TARGET))
+    l2 = 4 * tf.reduce_mean(tf.square(LOGITS - TARGET))
     np.testing.assert_allclose(float(cn.losses.l2_regression(LOGITS, TARGET)), l2, 1e-5)
 
 
@@ -81,7 +171,7 @@ def test_evaluate_classifier_equals_keras_top_k(topk: int, labels: np.ndarray) -
     np.testing.assert_allclose(float(accuracy.numpy()), float(metric.result()), rtol=1e-6)
     x = cn.input((4,))
     y = x.network.input(labels.shape[1:], dtype=str(labels.dtype), name="y")
-    model = x.evaluate_classifier(y, topk).model()
+    model = x.evaluate_classifier(y, topk=topk).model()
     np.testing.assert_allclose(float(model([LOGITS, labels])), float(metric.result()), 1e-6)
 
 
@@ -118,8 +208,9 @@ def test_softmax_classifier_without_labels_has_no_loss() -> None:
     assert result.loss is None
     assert result.softmax.shape == (None, 3)
     assert result.softmax.model().losses == []
-    _, _, logits = result  # a named tuple
-    assert logits.name == "softmax_classifier"
+    softmax, loss = result  # PrettyTensor's (softmax, loss)
+    assert softmax is result.softmax and loss is None
+    assert result.logits.name == "softmax_classifier"
 
 
 def test_labelled_head_trains_with_compile_and_fit_without_a_loss() -> None:
@@ -273,4 +364,58 @@ def test_labelled_head_trains_with_chainnet_training_fit() -> None:
     model = x.fully_connected(8, activation="relu").softmax_classifier(2, y).softmax.model()
     model.compile(optimizer=keras.optimizers.Adam(0.05))
     history = training.fit(model, [features, labels], None, epochs=3, batch_size=32, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_sampled_softmax_trains_on_tf_nn_sampled_softmax_loss_and_evaluates_the_full_loss(
+    tmp_path: Path,
+) -> None:
+    features = RNG.normal(size=(6, 5)).astype("float32")
+    ids = RNG.integers(0, 50, size=(6,)).astype("int32")
+    x = cn.input((5,), name="x")
+    y = x.network.input((), dtype="int32", name="y")
+    w = x.network.input((), name="w")
+    logits, loss = x.softmax_classifier_with_sampled_loss(
+        50, y, 8, loss_weight=0.5, per_example_weights=w, seed=3
+    )
+    model = cn.model([logits, loss])
+    layer = x.network.layer("softmax_classifier_with_sampled_loss")
+    kernel, bias = (v.numpy() for v in layer.weights)
+    assert kernel.shape == (50, 5)  # PrettyTensor's transposed layout
+    # outside training: the full softmax cross entropy, PrettyTensor's apply_regression
+    full_logits = features @ kernel.T + bias
+    one_hot = np.eye(50, dtype="float32")[ids]
+    want = _pt_apply_regression(_pt_cross_entropy(full_logits, one_hot), 0.5, WEIGHTS)
+    got_logits, got = model([features, ids, WEIGHTS])
+    np.testing.assert_allclose(got_logits, full_logits, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(float(got), want, rtol=1e-5)
+    # training: tf.nn.sampled_softmax_loss with the same sampler seed
+    tf.random.set_seed(7)
+    sampled = float(model([features, ids, WEIGHTS], training=True)[1])
+    tf.random.set_seed(7)
+    per = tf.nn.sampled_softmax_loss(
+        kernel, bias, ids.reshape(-1, 1).astype("int64"), features, 8, 50, seed=3
+    )
+    np.testing.assert_allclose(sampled, _pt_apply_regression(per.numpy(), 0.5, WEIGHTS), 1e-5)
+    assert sampled != pytest.approx(float(got))
+    path = tmp_path / "sampled.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(float(loaded([features, ids, WEIGHTS])[1]), want, rtol=1e-5)
+    with pytest.raises(cn.ChainTypeError, match="sampled_values"):
+        x.softmax_classifier_with_sampled_loss(50, y, 8, None, ("tensors",), name="bad")
+    with pytest.raises(cn.ChainError, match="num_true=2"):
+        x.softmax_classifier_with_sampled_loss(50, y, 8, 2, name="bad")
+    assert "bad" not in x.network
+
+
+def test_sampled_softmax_trains_with_fit() -> None:
+    features = RNG.normal(size=(64, 8)).astype("float32")
+    ids = (features[:, 0] > 0).astype("int32") * 7
+    x = cn.input((8,), name="x")
+    y = x.network.input((), dtype="int32", name="y")
+    _, loss = x.softmax_classifier_with_sampled_loss(20, y, 5, seed=0)
+    model = loss.model()
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    history = model.fit([features, ids], None, epochs=8, batch_size=64, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]

@@ -24,6 +24,7 @@ from . import (
     test_pooling,
     test_shape,
     test_templates,
+    test_tensor_ops,
 )
 
 TABLES: tuple[ModuleType, ...] = (
@@ -39,6 +40,7 @@ TABLES: tuple[ModuleType, ...] = (
     test_pooling,
     test_shape,
     test_templates,
+    test_tensor_ops,
     test_recurrent,
 )
 
