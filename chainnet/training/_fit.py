@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from chainnet._keras_compat import resume_epoch, symbolic_build
 from chainnet.training._checks import (
     batch_size_for,
     check_batch_size,
@@ -34,7 +35,7 @@ from chainnet.training._data import (
     prepare_arrays,
     split_validation,
 )
-from chainnet.training._loop import Programs
+from chainnet.training._loop import Programs, loss_tracker
 from chainnet.training._progress import chunk_bounds, python_logs, say
 
 __all__ = ["Trainer", "fit"]
@@ -42,9 +43,9 @@ __all__ = ["Trainer", "fit"]
 
 def _strategy_of(model: keras.Model) -> tf.distribute.Strategy | None:
     """The model's ``tf.distribute`` strategy, or None for the default (single-device) one."""
-    strategy = getattr(model, "_distribute_strategy", None)
-    if strategy is None and tf.distribute.has_strategy():
-        strategy = tf.distribute.get_strategy()
+    strategy = model.distribute_strategy  # the one it was made under, else the current one
+    if not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy():
+        return None  # the default strategy
     return strategy
 
 
@@ -67,7 +68,7 @@ def _has_batch_hooks(callback_list: keras.callbacks.CallbackList) -> bool:
     """Whether any callback (the progress bar included) acts on training batches."""
     names = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
     return any(
-        not getattr(getattr(callback, name, None), "_is_default", False)
+        getattr(type(callback), name, None) is not getattr(keras.callbacks.Callback, name)
         for callback in callback_list.callbacks
         for name in names
     )
@@ -75,7 +76,7 @@ def _has_batch_hooks(callback_list: keras.callbacks.CallbackList) -> bool:
 
 def _running_loss(model: keras.Model) -> Any:
     """The epoch's running loss total (NaN or inf once any batch loss was), read cheaply."""
-    tracker = getattr(model, "_loss_tracker", None)
+    tracker = loss_tracker(model)
     total = getattr(tracker, "total", None)
     if total is not None:
         return total.numpy()
@@ -325,7 +326,7 @@ class Trainer:
         defer = longest > 0 and programs.can_defer(data.head(1)[0], longest * batch_size)
         model.stop_training = False
         callback_list.on_train_begin()
-        initial_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
+        initial_epoch = resume_epoch(model) or initial_epoch
         training_logs: dict[str, Any] | None = None
         # With steps_per_epoch, epochs take the next `steps` batches of the current pass over
         # the data, as model.fit does: pass p's order is epoch_order(n, seed, p), p counted from
@@ -479,16 +480,13 @@ class Trainer:
 
     def _build(self, data: Arrays, strategy: tf.distribute.Strategy | None) -> None:
         """Create the model's, metrics' and optimizer's variables before the first trace."""
-        build = getattr(self.model, "_symbolic_build", None)
-        if build is None:
-            return
         batch = data.head(min(2, data.num_samples))
         try:
             if strategy is None:
-                build(data_batch=batch)
+                symbolic_build(self.model, batch)
             else:
                 with strategy.scope():
-                    build(data_batch=batch)
+                    symbolic_build(self.model, batch)
         except (ValueError, TypeError, RuntimeError, NotImplementedError):
             if strategy is not None:
                 raise
@@ -498,8 +496,7 @@ class Trainer:
         model = self.model
         key = (
             id(model.optimizer),
-            id(getattr(model, "_compile_loss", None)),
-            id(getattr(model, "_compile_metrics", None)),
+            *(id(metric) for metric in model.metrics),  # new trackers at each compile
             id(strategy),
             self.jit_compile,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +10,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["Programs"]
+from chainnet._keras_compat import flatten_layers
+
+__all__ = ["Programs", "loss_tracker"]
 
 Batch = tuple[Any, Any, Any]
 
@@ -73,7 +76,7 @@ class Programs:
         self.custom_metrics = _overrides(model, "compute_metrics")
         # Keras weights each batch's per-output loss (multi-output models) by the batch's static
         # size, which is unknown in model.fit/evaluate: each batch counts once. Do the same.
-        self.dynamic_batch = bool(getattr(getattr(model, "_compile_loss", None), "metrics", None))
+        self.dynamic_batch = _per_output_losses(model) > 1
         self._output_spec: Any = None
         self.train = tf.function(self._train, jit_compile=jit_compile, reduce_retracing=True)
         self.evaluate = tf.function(self._evaluate, jit_compile=jit_compile, reduce_retracing=True)
@@ -186,15 +189,13 @@ class Programs:
         _, y, sample_weight = _gather(
             (None, data[1], data[2]), tf.reshape(batches[start:stop], [-1])
         )
-        tracker = getattr(model, "_loss_tracker", None)
+        tracker = loss_tracker(model)
         if tracker is not None:
             tracker.update_state(losses.stack(), sample_weight=tf.fill([count], batch_size))
-        compiled = getattr(model, "_compile_metrics", None)
-        if compiled is not None:
-            y_pred = tf.nest.pack_sequence_as(
-                self._output_spec, [array.concat() for array in predictions]
-            )
-            compiled.update_state(y, y_pred, sample_weight)
+        y_pred = tf.nest.pack_sequence_as(
+            self._output_spec, [array.concat() for array in predictions]
+        )
+        model.compute_metrics(None, y, y_pred, sample_weight=sample_weight)
 
     # -- one step (plain graph code, like Keras's own train_step: no autograph) ----------------
     @tf.autograph.experimental.do_not_convert
@@ -244,11 +245,8 @@ class Programs:
         return None
 
     def _update_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any) -> None:
-        model = self.model
-        if self.custom_metrics:
-            model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
-        elif getattr(model, "_compile_metrics", None) is not None:
-            model._compile_metrics.update_state(y, y_pred, sample_weight)
+        # the compiled metrics' update (the result it returns is unused and pruned from the graph)
+        self.model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
 
 def _symbolic(x: Any) -> Any:
@@ -261,46 +259,81 @@ def _symbolic(x: Any) -> Any:
     return keras.KerasTensor((None, *x.shape[1:]), dtype=keras.backend.standardize_dtype(x.dtype))
 
 
+def loss_tracker(model: keras.Model) -> keras.metrics.Mean | None:
+    """The running mean of the loss that ``compile`` makes: the first of ``model.metrics``."""
+    metrics = model.metrics
+    first = metrics[0] if metrics else None
+    if isinstance(first, keras.metrics.Mean) and first.name == "loss":
+        return first
+    return None
+
+
+def _per_output_losses(model: keras.Model) -> int:
+    """How many outputs the compiled loss scores (the same loss for each when not nested)."""
+    losses = model.loss
+    if losses is None:
+        return 0
+    if isinstance(losses, (list, tuple, dict)):
+        return sum(loss is not None for loss in tf.nest.flatten(losses))
+    try:
+        return len(model.outputs)
+    except (AttributeError, ValueError):  # a subclassed model
+        return 1
+
+
+def _leaf_metrics(metrics: list[Any]) -> list[Any]:
+    """The metrics of ``metrics``, containers (the compiled metrics) opened up."""
+    found = []
+    for metric in metrics:
+        inner = getattr(metric, "metrics", None)
+        found.extend(_leaf_metrics(inner) if isinstance(inner, list) and inner else [metric])
+    return found
+
+
 def _builtin_metrics(model: keras.Model) -> bool:
-    """Every compiled metric is a Keras built-in (a class, or a wrapper of a Keras function)."""
-    compiled = getattr(model, "_compile_metrics", None)
-    if compiled is None:
-        return True
-    if not getattr(compiled, "built", False):
+    """Every compiled metric is built and is a Keras built-in (a class, or a wrapper of a Keras
+    function)."""
+    metrics = model.metrics
+    if not all(getattr(metric, "built", True) for metric in metrics):
         return False
-    for metric in compiled.metrics:
+    for metric in _leaf_metrics(metrics):
         if not type(metric).__module__.startswith("keras."):
             return False
-        fn = getattr(metric, "_fn", None)
-        if fn is not None and not str(getattr(fn, "__module__", "")).startswith("keras."):
-            return False
+        if isinstance(metric, keras.metrics.MeanMetricWrapper):
+            try:
+                fn = metric.get_config().get("fn")
+            except Exception:  # noqa: BLE001 - a function Keras cannot name: not a built-in
+                return False
+            module = fn.get("module", "") if isinstance(fn, dict) else "keras"
+            if not str(module).startswith("keras"):
+                return False
     return True
 
 
 def _makes_masks(model: keras.Model) -> bool:
-    for layer in model._flatten_layers(include_self=False):
+    for layer in flatten_layers(model):
         if isinstance(layer, keras.layers.Masking) or getattr(layer, "mask_zero", False):
             return True
     return False
 
 
 def _has_training_arg(model: keras.Model) -> bool:
-    return bool(getattr(model, "_call_has_training_arg", True))
+    return "training" in getattr(model, "call_signature_parameters", ["training"])
 
 
 def _compute_loss(
     model: keras.Model, x: Any, y: Any, y_pred: Any, sample_weight: Any, training: bool
 ) -> tf.Tensor:
-    """``model.compute_loss``: the compiled loss plus ``model.losses`` (regularizers, add_loss)."""
-    compute = getattr(model, "_compute_loss", None)  # tolerates overrides without `training`
-    if compute is None:
+    """``model.compute_loss``: the compiled loss plus ``model.losses`` (regularizers, add_loss);
+    ``training`` is passed only to an override that takes it, as Keras does."""
+    if "training" in inspect.signature(model.compute_loss).parameters:
         return model.compute_loss(x, y, y_pred, sample_weight, training=training)
-    return compute(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+    return model.compute_loss(x, y, y_pred, sample_weight)
 
 
 def _track_loss(model: keras.Model, loss: tf.Tensor, x: Any) -> None:
     """The running mean of the loss, weighted by batch size, exactly as ``model.fit`` keeps it."""
-    tracker = getattr(model, "_loss_tracker", None)
+    tracker = loss_tracker(model)
     if tracker is None:
         return
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
