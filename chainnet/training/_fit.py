@@ -647,7 +647,9 @@ def fit(
 
     Falls back to ``model.fit`` (saying so once) for a ``tf.data.Dataset``, a generator or
     ``PyDataset``, data larger than a quarter of the machine's memory, ``run_eagerly=True``, or
-    a ``tf.distribute`` strategy other than ``MirroredStrategy``.
+    a ``tf.distribute`` strategy other than ``MirroredStrategy`` and
+    ``MultiWorkerMirroredStrategy`` (both train in the graph; under the multi-worker one a
+    missing ``seed`` is 0, so that every worker shuffles alike).
 
     Args:
         model: A compiled ``keras.Model``, such as ``chain.model()`` returns.
