@@ -3,9 +3,13 @@
 Measures, side by side in one run:
 - the time to build the seed ConvConvPool CNN (chain expression + ``model()``) against the
   hand-written Keras functional build (bar: <= 1.1x);
-- the per-step training time of the two resulting models (bar: 1.00 within noise).
+- the per-step training time of the two resulting models (bar: 1.00 within noise);
+- the time to build ResNet50 and MobileNetV2 written as chains (``tests/test_reference_
+  networks.py``) plus ``model()`` against ``keras.applications`` with ``weights=None``, both at
+  224x224 (bar: <= 1.00x; medians of interleaved builds).
 
-Run: ``python benchmarks/bench_build.py [--repeats 30] [--steps 40]``
+Run: ``python benchmarks/bench_build.py [--repeats 30] [--steps 40] [--big-repeats 7]
+[--quick]``
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import argparse
 import gc
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -24,6 +30,20 @@ import numpy as np
 import tensorflow as tf
 
 import chainnet as cn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from test_reference_networks import mobilenet_v2, resnet50
+
+BIG = {
+    "ResNet50": (
+        lambda: resnet50(224).model(),
+        lambda: keras.applications.ResNet50(weights=None),
+    ),
+    "MobileNetV2": (
+        lambda: mobilenet_v2(224).model(),
+        lambda: keras.applications.MobileNetV2(weights=None),
+    ),
+}
 
 
 def chain_cnn() -> keras.Model:
@@ -103,12 +123,33 @@ def time_steps_side_by_side(
     return [statistics.median(t) for t in times]
 
 
-def main() -> None:
+def big_builds(repeats: int) -> dict[str, tuple[float, float]]:
+    """Median build seconds (chain + model(), keras.applications) of each big network, the
+    builds interleaved (chain, Keras, Keras, chain, ...) after one warm-up build of each."""
+    results = {}
+    for name, (chain_build, keras_build) in BIG.items():
+        chain_build(), keras_build()
+        times: dict[str, list[float]] = {"chain": [], "keras": []}
+        for i in range(repeats):
+            pairs = [("chain", chain_build), ("keras", keras_build)]
+            for kind, build in pairs if i % 2 == 0 else pairs[::-1]:
+                times[kind] += time_builds(build, 1)
+        results[name] = (statistics.median(times["chain"]), statistics.median(times["keras"]))
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30, help="builds of each kind")
     parser.add_argument("--steps", type=int, default=60, help="timed training steps per model")
     parser.add_argument("--batch-size", type=int, default=50)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--big-repeats", type=int, default=7, help="builds of ResNet50/MobileNetV2 of each kind"
+    )
+    parser.add_argument("--quick", action="store_true", help="a smoke run: few repeats")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.steps, args.big_repeats = 3, 4, 1
 
     # Warm both paths up (imports, first-layer caches), then interleave the timed builds.
     chain_cnn(), keras_cnn()
@@ -139,6 +180,12 @@ def main() -> None:
         f"{'train step, batch ' + str(args.batch_size) + ' (ms)':<34}{chain_step * 1e3:>12.1f}"
         f"{keras_step * 1e3:>12.1f}{chain_step / keras_step:>8.2f}  1.00 within noise"
     )
+    for name, (chain_big, keras_big) in big_builds(args.big_repeats).items():
+        label = f"{name} build, 224x224 (ms, median)"
+        print(
+            f"{label:<34}{chain_big * 1e3:>12.1f}{keras_big * 1e3:>12.1f}"
+            f"{chain_big / keras_big:>8.2f}  <= 1.00 (vs keras.applications)"
+        )
 
 
 if __name__ == "__main__":

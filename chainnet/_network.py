@@ -41,6 +41,7 @@ from chainnet._inner import (
     rewire,
 )
 from chainnet._journal import on_failure, rename_layer
+from chainnet._keras_compat import keras_history_layer
 from chainnet._naming import check_name, free_stem
 from chainnet._node import Node
 from chainnet._summary import summary_text
@@ -773,10 +774,8 @@ class Network:
 
 def tensor_layer(tensor: Any) -> tuple[keras.layers.Layer, ...]:
     """The InputLayer behind a ``keras.Input`` tensor (empty for any other tensor)."""
-    history = getattr(tensor, "_keras_history", None)
-    if history is None:
-        return ()
-    return (history[0],)
+    layer = keras_history_layer(tensor)
+    return () if layer is None else (layer,)
 
 
 def variable_path(layer: keras.layers.Layer, var: keras.Variable) -> str:

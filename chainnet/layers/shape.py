@@ -300,9 +300,9 @@ class Cast(keras.layers.Layer):
     """Casts to ``target_dtype`` (inputs are passed in unconverted)."""
 
     def __init__(self, target_dtype: str, **kwargs: Any) -> None:
+        kwargs.setdefault("autocast", False)  # keep the input's own dtype until the cast
         super().__init__(**kwargs)
         self.target_dtype = keras.backend.standardize_dtype(target_dtype)
-        self._convert_input_args = False  # keep the input's own dtype until the cast
 
     def call(self, inputs: Any) -> Any:
         return ops.cast(inputs, self.target_dtype)
@@ -319,6 +319,7 @@ class OneHot(keras.layers.Layer):
     """Integer class ids to one-hot vectors of ``num_classes`` (a new last axis)."""
 
     def __init__(self, num_classes: int, target_dtype: str = "float32", **kwargs: Any) -> None:
+        kwargs.setdefault("autocast", False)  # integer ids stay as they are
         super().__init__(**kwargs)
         if not is_int(num_classes) or num_classes < 1:
             raise ValueError(
@@ -327,7 +328,6 @@ class OneHot(keras.layers.Layer):
             )
         self.num_classes = int(num_classes)
         self.target_dtype = keras.backend.standardize_dtype(target_dtype)
-        self._convert_input_args = False
 
     def call(self, inputs: Any) -> Any:
         ids = ops.cast(inputs, "int32")

@@ -164,7 +164,9 @@ def _softmax_steps(
     if labels is None:
         if per_example_weights is not None or loss_weight is not None:
             raise ChainError(f"{method}(): per_example_weights needs labels (so does loss_weight).")
-        return _step(logits, method, names[0], keras.layers.Softmax(dtype=full_precision_dtype()), ()), None
+        return _step(
+            logits, method, names[0], keras.layers.Softmax(dtype=full_precision_dtype()), ()
+        ), None
     labels_chain = _as_chain(logits, labels, method, "labels")
     kind = label_kind(method, logits.shape, labels_chain.shape, labels_chain.dtype)
     weights = _weights(logits, method, per_example_weights)

@@ -11,7 +11,6 @@ graph errors that only show up inside the compiled step. Every error is a
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +20,13 @@ import numpy as np
 import tensorflow as tf
 
 from chainnet._errors import ChainError, ChainTypeError
+from chainnet._keras_compat import (
+    LABEL_RANGE_ERROR,
+    NO_LOSS_ERROR,
+    NODE_IN_ERROR,
+    flatten_layers,
+    inbound_input_tensors,
+)
 from chainnet.layers.losses import BatchLoss
 from chainnet.training._data import Arrays, is_nested, leaves
 
@@ -239,7 +245,8 @@ def class_weight_to_sample_weight(
     if labels.ndim > 1:
         labels = np.argmax(labels, axis=-1) if labels.shape[-1] != 1 else labels[..., 0]
     labels = np.round(labels).astype(np.int64).reshape(len(labels), -1)[:, 0]
-    table = np.ones(max([int(k) for k in class_weight] + [int(labels.max(initial=0))]) + 1)
+    largest = max(int(np.max(labels)), 0) if labels.size else 0
+    table = np.ones(max([int(k) for k in class_weight] + [largest]) + 1)
     for key, weight in class_weight.items():
         table[int(key)] = float(weight)
     weights: np.ndarray = table[np.clip(labels, 0, len(table) - 1)].astype(keras.config.floatx())
@@ -365,7 +372,10 @@ def _input_arrays(model: Any, x: Any) -> list[tuple[str, Any, Any]]:
     if not inputs or x is None:
         return []
     if isinstance(x, Mapping):
-        struct = getattr(model, "_inputs_struct", None)
+        try:
+            struct = model.input  # a functional model's inputs, as structured when made
+        except (AttributeError, ValueError):
+            struct = None
         by_key = dict(struct) if isinstance(struct, Mapping) else {}
         by_name = {getattr(t, "name", None): t for t in inputs}
         pairs = [(f"x[{k!r}]", by_key.get(k, by_name.get(k)), v) for k, v in x.items()]
@@ -414,15 +424,14 @@ def _sparse_heads(model: Any) -> dict[int, list[tuple[str, int]]]:
     (``softmax_classifier(n, ids)``, ``sparse_cross_entropy(ids)``): (step name, classes)."""
     try:
         inputs = list(getattr(model, "inputs", None) or [])
-        layers = list(model._flatten_layers(include_self=False))
+        layers = flatten_layers(model)
     except (AttributeError, ValueError):
         return {}
     found: dict[int, list[tuple[str, int]]] = {}
     for layer in layers:
         if not isinstance(layer, BatchLoss) or layer.kind != "sparse_cross_entropy":
             continue
-        for node in getattr(layer, "_inbound_nodes", []):
-            tensors = list(getattr(node, "input_tensors", []))
+        for tensors in inbound_input_tensors(layer):
             if len(tensors) < 2 or tensors[0].shape[-1] is None:
                 continue
             target = tensors[1]
@@ -507,17 +516,11 @@ def check_labels(model: Any, data: Arrays, prefix: str = "") -> None:
             _check_class_ids(where, f"{prefix}{path}", array, width, loss_text)
 
 
-_LABEL_RANGE = re.compile(
-    r"Received a label value of (-?\d+) which is outside the valid range of \[0, (\d+)\)"
-)
-_NODE = re.compile(r"Detected at node (\S+)")
-
-
 def translate_graph_error(error: BaseException) -> ChainError | None:
     """A one-paragraph :class:`ChainError` for the graph errors a user's data can cause inside
     the compiled step, which no check before training could see; None for any other error."""
     message = str(error)
-    if isinstance(error, ValueError) and "No loss to compute" in message:
+    if isinstance(error, ValueError) and NO_LOSS_ERROR in message:
         return ChainError(
             "The model has no loss to train: it was compiled without loss= and none of its "
             "layers adds a loss (add_loss). Compile it with one, as in "
@@ -525,9 +528,9 @@ def translate_graph_error(error: BaseException) -> ChainError | None:
             "labels as y; or end the chain with a loss step, such as softmax_classifier(n, "
             "labels), and fit(model, [x, labels], None)."
         )
-    match = _LABEL_RANGE.search(message)
+    match = LABEL_RANGE_ERROR.search(message)
     if isinstance(error, tf.errors.InvalidArgumentError) and match:
-        node = _NODE.search(message)
+        node = NODE_IN_ERROR.search(message)
         at = f" (at {node.group(1)})" if node else ""
         value, classes = match.groups()
         return ChainError(

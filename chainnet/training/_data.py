@@ -166,14 +166,19 @@ class Arrays:
         )
 
     def tensors(self) -> tuple[Nest, Nest, Nest]:
-        """Everything as tensors (floats in ``keras.config.floatx()``, as ``model.fit`` does)."""
+        """Everything as tensors (floats in ``keras.config.floatx()``, as ``model.fit`` does).
+
+        A NumPy array is copied once (``tf.convert_to_tensor`` copies it twice), into memory
+        aligned as TensorFlow needs, and the tensor is made on that copy without another one;
+        tensors are used as they are.
+        """
         floatx = keras.config.floatx()
 
         def convert(a: Any) -> tf.Tensor:
             if isinstance(a, (tf.Tensor, tf.Variable)):
                 tensor = tf.convert_to_tensor(a)
             else:
-                tensor = tf.convert_to_tensor(np.ascontiguousarray(a))
+                tensor = _one_copy_tensor(np.asarray(a), floatx)
             if tensor.dtype.is_floating and tensor.dtype.name != floatx:
                 tensor = tf.cast(tensor, floatx)
             return tensor
@@ -181,6 +186,37 @@ class Arrays:
         return tuple(  # type: ignore[return-value]
             _map(convert, part) for part in (self.x, self.y, self.sample_weight)
         )
+
+
+#: TensorFlow's alignment of tensor memory (EIGEN_MAX_ALIGN_BYTES); more is fine.
+_ALIGN = 64
+_DLPACK_KINDS = {"f", "i", "u"}
+
+
+def _one_copy_tensor(array: np.ndarray, floatx: str) -> tf.Tensor:
+    """A tensor holding a copy of ``array`` (floats as ``floatx``), made with one copy.
+
+    Examples:
+        >>> import numpy as np
+        >>> source = np.arange(6, dtype="float64").reshape(2, 3)
+        >>> tensor = _one_copy_tensor(source, "float32")
+        >>> source[0, 0] = 9.0  # the tensor holds a copy
+        >>> tensor.dtype.name, tensor.numpy()[0].tolist()
+        ('float32', [0.0, 1.0, 2.0])
+    """
+    dtype = np.dtype(floatx) if array.dtype.kind == "f" else array.dtype
+    if dtype.kind not in _DLPACK_KINDS or not dtype.isnative or array.size == 0 or not array.ndim:
+        return tf.convert_to_tensor(np.ascontiguousarray(array))
+    nbytes = array.size * dtype.itemsize
+    buffer = np.empty(nbytes + _ALIGN, np.uint8)
+    offset = (-buffer.ctypes.data) % _ALIGN
+    copy = buffer[offset : offset + nbytes].view(dtype).reshape(array.shape)
+    np.copyto(copy, array, casting="unsafe")  # the one copy (and float cast)
+    try:
+        # the capsule keeps ``copy`` (and so ``buffer``) alive as long as the tensor
+        return tf.experimental.dlpack.from_dlpack(copy.__dlpack__())
+    except (AttributeError, TypeError, ValueError, BufferError, tf.errors.OpError):
+        return tf.convert_to_tensor(copy)
 
 
 def prepare_arrays(x: Any, y: Any, sample_weight: Any, *, what: str = "training data") -> Arrays:

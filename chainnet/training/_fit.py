@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from chainnet._keras_compat import resume_epoch, symbolic_build
 from chainnet.training._checks import (
     batch_size_for,
     check_batch_size,
@@ -34,22 +35,56 @@ from chainnet.training._data import (
     prepare_arrays,
     split_validation,
 )
-from chainnet.training._loop import Programs
+from chainnet.training._loop import Programs, loss_tracker
 from chainnet.training._progress import chunk_bounds, python_logs, say
 
 __all__ = ["Trainer", "fit"]
 
+#: Training steps per loop iteration of the in-graph runs over contiguous batches.
+UNROLL = 4
+
 
 def _strategy_of(model: keras.Model) -> tf.distribute.Strategy | None:
     """The model's ``tf.distribute`` strategy, or None for the default (single-device) one."""
-    strategy = getattr(model, "_distribute_strategy", None)
-    if strategy is None and tf.distribute.has_strategy():
-        strategy = tf.distribute.get_strategy()
+    strategy = model.distribute_strategy  # the one it was made under, else the current one
+    if not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy():
+        return None  # the default strategy
     return strategy
 
 
+def _computes_in_float16(model: keras.Model) -> bool:
+    """Whether the model, or any layer in it (nested models included), computes in float16."""
+    stack: list[Any] = [model]
+    while stack:
+        layer = stack.pop()
+        if keras.backend.standardize_dtype(layer.compute_dtype) == "float16":
+            return True
+        stack.extend(getattr(layer, "layers", None) or ())
+    return False
+
+
+def scale_float16_loss(model: keras.Model) -> None:
+    """Wrap the optimizer in a ``keras.optimizers.LossScaleOptimizer`` when a layer computes in
+    float16, as ``compile`` does under a global ``mixed_float16`` policy. An optimizer that
+    already holds state (trained before), or that scales the loss by a fixed
+    ``loss_scale_factor``, is left as it is. (Keras keeps no record of ``compile``'s
+    ``auto_scale_loss``, so it cannot be honoured here.)"""
+    optimizer = model.optimizer
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) or optimizer.built:
+        return
+    if getattr(optimizer, "loss_scale_factor", None) is not None:
+        return
+    if _computes_in_float16(model):
+        model.optimizer = keras.optimizers.LossScaleOptimizer(
+            optimizer, name="loss_scale_optimizer"
+        )
+
+
+_IN_GRAPH_STRATEGIES = (tf.distribute.MirroredStrategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
 def _supported_in_graph(strategy: tf.distribute.Strategy | None) -> bool:
-    return strategy is None or type(strategy) is tf.distribute.MirroredStrategy
+    return strategy is None or type(strategy) in _IN_GRAPH_STRATEGIES
 
 
 def _unpack_validation(validation_data: Any) -> tuple[Any, Any, Any]:
@@ -67,7 +102,7 @@ def _has_batch_hooks(callback_list: keras.callbacks.CallbackList) -> bool:
     """Whether any callback (the progress bar included) acts on training batches."""
     names = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
     return any(
-        not getattr(getattr(callback, name, None), "_is_default", False)
+        getattr(type(callback), name, None) is not getattr(keras.callbacks.Callback, name)
         for callback in callback_list.callbacks
         for name in names
     )
@@ -75,7 +110,7 @@ def _has_batch_hooks(callback_list: keras.callbacks.CallbackList) -> bool:
 
 def _running_loss(model: keras.Model) -> Any:
     """The epoch's running loss total (NaN or inf once any batch loss was), read cheaply."""
-    tracker = getattr(model, "_loss_tracker", None)
+    tracker = loss_tracker(model)
     total = getattr(tracker, "total", None)
     if total is not None:
         return total.numpy()
@@ -185,6 +220,7 @@ class Trainer:
         """
         model = self.model
         check_compiled(model)
+        scale_float16_loss(model)
         check_count(batch_size, "batch_size")
         epochs = check_count(epochs, "epochs", minimum=0, optional=False)  # type: ignore[assignment]
         initial_epoch = check_count(  # type: ignore[assignment]
@@ -301,6 +337,8 @@ class Trainer:
         tail = remainder > 0 and not drop_remainder
         num_batches = full + int(tail)  # the batches of one pass over the data
         steps = schedule.steps_per_epoch or num_batches
+        if seed is None and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            seed = 0  # every worker must shuffle alike: a fixed seed, not each one's own draw
         if seed is None:
             seed = int(np.random.randint(0, 2**31 - 1))
         val_tensors = val_order = None
@@ -323,9 +361,10 @@ class Trainer:
         updates = self.progress_updates if batch_hooks else 1
         longest = max(stop - start for start, stop in chunk_bounds(min(steps, full), updates))
         defer = longest > 0 and programs.can_defer(data.head(1)[0], longest * batch_size)
+        contiguous = defer and programs.contiguous_ok(tensors, longest * batch_size)
         model.stop_training = False
         callback_list.on_train_begin()
-        initial_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
+        initial_epoch = resume_epoch(model) or initial_epoch
         training_logs: dict[str, Any] | None = None
         # With steps_per_epoch, epochs take the next `steps` batches of the current pass over
         # the data, as model.fit does: pass p's order is epoch_order(n, seed, p), p counted from
@@ -362,6 +401,7 @@ class Trainer:
                     batch_size,
                     run_tail,
                     defer and stop > start,
+                    contiguous and stop > start,
                 )
                 cursor = end
                 if batch_hooks:
@@ -471,24 +511,25 @@ class Trainer:
         full, remainder = divmod(count, batch_size)
         self.model.reset_metrics()
         callback_list.on_test_begin()
-        defer = full > 0 and self._programs.can_defer(validation.head(1)[0], full * batch_size)
-        self._run_program(self._programs.evaluate, tensors, order, batch_size, remainder > 0, defer)
+        programs = self._programs
+        defer = full > 0 and programs.can_defer(validation.head(1)[0], full * batch_size)
+        contiguous = defer and programs.contiguous_ok(tensors, full * batch_size)
+        self._run_program(
+            programs.evaluate, tensors, order, batch_size, remainder > 0, defer, contiguous
+        )
         logs = python_logs(self.model.get_metrics_result())
         callback_list.on_test_end(logs)
         return {f"val_{k}": v for k, v in logs.items()}
 
     def _build(self, data: Arrays, strategy: tf.distribute.Strategy | None) -> None:
         """Create the model's, metrics' and optimizer's variables before the first trace."""
-        build = getattr(self.model, "_symbolic_build", None)
-        if build is None:
-            return
         batch = data.head(min(2, data.num_samples))
         try:
             if strategy is None:
-                build(data_batch=batch)
+                symbolic_build(self.model, batch)
             else:
                 with strategy.scope():
-                    build(data_batch=batch)
+                    symbolic_build(self.model, batch)
         except (ValueError, TypeError, RuntimeError, NotImplementedError):
             if strategy is not None:
                 raise
@@ -498,13 +539,12 @@ class Trainer:
         model = self.model
         key = (
             id(model.optimizer),
-            id(getattr(model, "_compile_loss", None)),
-            id(getattr(model, "_compile_metrics", None)),
+            *(id(metric) for metric in model.metrics),  # new trackers at each compile
             id(strategy),
             self.jit_compile,
         )
         if self._programs is None or key != self._programs_key:
-            self._programs = Programs(model, strategy, self.jit_compile)
+            self._programs = Programs(model, strategy, self.jit_compile, UNROLL)
             self._programs_key = key
         return self._programs
 
@@ -600,11 +640,16 @@ def fit(
     defaults to 32; a smaller last batch is trained unless ``drop_remainder=True``. Keras
     callbacks run at epoch boundaries (batch callbacks and the progress bar after each chunk).
     If the loss, or any trainable weight, becomes NaN or inf, training stops and the weights
-    of the last good epoch are restored.
+    of the last good epoch are restored. When a layer computes in float16 (built with
+    ``dtype="mixed_float16"``, for instance under ``cn.defaults(dtype="mixed_float16")``), the
+    optimizer is wrapped in a ``keras.optimizers.LossScaleOptimizer`` before the first step,
+    as ``compile`` does under a global ``mixed_float16`` policy.
 
     Falls back to ``model.fit`` (saying so once) for a ``tf.data.Dataset``, a generator or
     ``PyDataset``, data larger than a quarter of the machine's memory, ``run_eagerly=True``, or
-    a ``tf.distribute`` strategy other than ``MirroredStrategy``.
+    a ``tf.distribute`` strategy other than ``MirroredStrategy`` and
+    ``MultiWorkerMirroredStrategy`` (both train in the graph; under the multi-worker one a
+    missing ``seed`` is 0, so that every worker shuffles alike).
 
     Args:
         model: A compiled ``keras.Model``, such as ``chain.model()`` returns.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +10,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["Programs"]
+from chainnet._keras_compat import flatten_layers
+
+__all__ = ["Programs", "loss_tracker"]
 
 Batch = tuple[Any, Any, Any]
 
@@ -23,6 +26,11 @@ def _gather(data: Any, index: tf.Tensor) -> Any:
     if isinstance(data, (list, tuple)):
         return type(data)(_gather(v, index) for v in data)
     return tf.gather(data, index)
+
+
+def _map(fn: Callable[[tf.Tensor], tf.Tensor], data: Any) -> Any:
+    """``fn`` of every tensor in the nest ``data`` (None stays None)."""
+    return tf.nest.map_structure(lambda t: None if t is None else fn(t), data)
 
 
 def _first_leaf(x: Any) -> tf.Tensor:
@@ -59,12 +67,15 @@ class Programs:
 
     #: At most this many predicted values are kept for one deferred metric update.
     defer_budget = 1 << 24
+    #: At most this many bytes of a run's samples are gathered at once (see ``contiguous_ok``).
+    gather_budget = 1 << 30
 
     def __init__(
         self,
         model: keras.Model,
         strategy: tf.distribute.Strategy | None = None,
         jit_compile: bool = False,
+        unroll: int = 1,
     ) -> None:
         self.model = model
         self.strategy = strategy
@@ -73,10 +84,17 @@ class Programs:
         self.custom_metrics = _overrides(model, "compute_metrics")
         # Keras weights each batch's per-output loss (multi-output models) by the batch's static
         # size, which is unknown in model.fit/evaluate: each batch counts once. Do the same.
-        self.dynamic_batch = bool(getattr(getattr(model, "_compile_loss", None), "metrics", None))
+        self.dynamic_batch = _per_output_losses(model) > 1
+        self.has_training_arg = "training" in getattr(
+            model, "call_signature_parameters", ["training"]
+        )
+        self.loss_has_training_arg = "training" in inspect.signature(model.compute_loss).parameters
+        self.unroll = unroll
         self._output_spec: Any = None
-        self.train = tf.function(self._train, jit_compile=jit_compile, reduce_retracing=True)
-        self.evaluate = tf.function(self._evaluate, jit_compile=jit_compile, reduce_retracing=True)
+        # plain graph code (explicit while loops): no autograph conversion, which costs seconds
+        options = dict(jit_compile=jit_compile, reduce_retracing=True, autograph=False)
+        self.train = tf.function(self._train, **options)
+        self.evaluate = tf.function(self._evaluate, **options)
 
     def can_defer(self, x_head: Any, samples: int) -> bool:
         """Whether metric updates can wait for the end of a run of ``samples`` samples.
@@ -113,14 +131,14 @@ class Programs:
         batch_size: int,
         tail: bool,
         defer: bool,
+        contiguous: bool = False,
     ) -> tf.Tensor:
         full = tf.size(order) // batch_size
         batches = tf.reshape(order[: full * batch_size], [-1, batch_size])
         if defer:
-            self._deferred(self._train_batch, data, batches, start, stop, batch_size)
+            self._deferred(self._train_batch, data, batches, start, stop, batch_size, contiguous)
         else:
-            for i in tf.range(start, stop):
-                self._run(self._train_batch, data, batches[i])
+            self._steps(self._train_batch, data, batches, start, stop)
         if tail:
             self._run(self._train_batch, data, order[full * batch_size :])
         return self._weights_finite()
@@ -138,17 +156,50 @@ class Programs:
         return tf.reduce_all(tf.stack(checks))
 
     def _evaluate(
-        self, data: Batch, order: tf.Tensor, batch_size: int, tail: bool, defer: bool
+        self,
+        data: Batch,
+        order: tf.Tensor,
+        batch_size: int,
+        tail: bool,
+        defer: bool,
+        contiguous: bool = False,
     ) -> None:
         full = tf.size(order) // batch_size
         batches = tf.reshape(order[: full * batch_size], [-1, batch_size])
         if defer:
-            self._deferred(self._test_batch, data, batches, tf.constant(0), full, batch_size)
+            self._deferred(
+                self._test_batch, data, batches, tf.constant(0), full, batch_size, contiguous
+            )
         else:
-            for i in tf.range(full):
-                self._run(self._test_batch, data, batches[i])
+            self._steps(self._test_batch, data, batches, tf.constant(0), full)
         if tail:
             self._run(self._test_batch, data, order[full * batch_size :])
+
+    def _steps(
+        self,
+        step: Callable[..., Any],
+        data: Batch,
+        batches: tf.Tensor,
+        start: tf.Tensor,
+        stop: tf.Tensor,
+    ) -> None:
+        """Steps ``start..stop-1``, one per loop iteration, each updating the metrics."""
+
+        def body(i: tf.Tensor) -> tf.Tensor:
+            self._run(step, data, batches[i])
+            return i + 1
+
+        tf.while_loop(lambda i: i < stop, body, [start])
+
+    def contiguous_ok(self, data: Batch, samples: int) -> bool:
+        """Whether a run of ``samples`` samples may be gathered at once (one copy of its data
+        in memory, at most :attr:`gather_budget` bytes) and cut into contiguous batches."""
+        if self.strategy is not None or self.dynamic_batch:
+            return False
+        per_sample = sum(
+            int(np.prod(t.shape[1:])) * t.dtype.size for t in tf.nest.flatten(data) if t is not None
+        )
+        return samples * per_sample <= self.gather_budget
 
     def _deferred(
         self,
@@ -158,8 +209,13 @@ class Programs:
         start: tf.Tensor,
         stop: tf.Tensor,
         batch_size: int,
+        contiguous: bool,
     ) -> None:
-        """Steps ``start..stop-1`` keeping predictions and losses; then one metric update."""
+        """Steps ``start..stop-1`` keeping predictions and losses; then one metric update.
+
+        With ``contiguous``, the run's samples are gathered once, in the epoch's order, and
+        each step takes the next ``batch_size`` of them (a slice, not a gather), ``unroll``
+        steps per loop iteration."""
         model = self.model
         count = stop - start
         flat_spec = tf.nest.flatten(self._output_spec)
@@ -168,33 +224,56 @@ class Programs:
             for t in flat_spec
         ]
         losses = tf.TensorArray(tf.float32, size=count, element_shape=())
+        run_index = tf.reshape(batches[start:stop], [-1])
+        run = _gather(data, run_index) if contiguous else None
 
-        def body(i: tf.Tensor, predictions: list[Any], losses: Any) -> tuple[Any, ...]:
-            index = batches[i]
-            if self.dynamic_batch:
-                index = tf.raw_ops.PlaceholderWithDefault(input=index, shape=[None])
-            y_pred, loss = step(data, index, defer=True)
+        def one_step(i: tf.Tensor, predictions: list[Any], losses: Any) -> tuple[Any, ...]:
+            if run is not None:
+                batch = _map(
+                    lambda t: t[(i - start) * batch_size : (i - start + 1) * batch_size], run
+                )
+                batch = _map(lambda t: tf.ensure_shape(t, [batch_size, *t.shape[1:]]), batch)
+            else:
+                index = batches[i]
+                if self.dynamic_batch:
+                    index = tf.raw_ops.PlaceholderWithDefault(input=index, shape=[None])
+                batch = _gather(data, index)
+            y_pred, loss = step(batch, defer=True)
             predictions = [
                 array.write(i - start, value)
                 for array, value in zip(predictions, tf.nest.flatten(y_pred))
             ]
-            return i + 1, predictions, losses.write(i - start, tf.cast(loss, tf.float32))
+            return predictions, losses.write(i - start, tf.cast(loss, tf.float32))
 
-        _, predictions, losses = tf.while_loop(
-            lambda i, *_: i < stop, body, [start, predictions, losses]
+        unroll = self.unroll if run is not None else 1
+
+        def body(i: tf.Tensor, predictions: list[Any], losses: Any) -> tuple[Any, ...]:
+            for k in range(unroll):
+                predictions, losses = one_step(i + k, predictions, losses)
+            return i + unroll, predictions, losses
+
+        grouped = start + (count // unroll) * unroll
+        i, predictions, losses = tf.while_loop(
+            lambda i, *_: i < grouped, body, [start, predictions, losses]
         )
-        _, y, sample_weight = _gather(
-            (None, data[1], data[2]), tf.reshape(batches[start:stop], [-1])
-        )
-        tracker = getattr(model, "_loss_tracker", None)
+        if unroll > 1:  # the last count % unroll steps
+
+            def single(i: tf.Tensor, predictions: list[Any], losses: Any) -> tuple[Any, ...]:
+                return (i + 1, *one_step(i, predictions, losses))
+
+            _, predictions, losses = tf.while_loop(
+                lambda i, *_: i < stop, single, [i, predictions, losses]
+            )
+        if run is None:
+            run = _gather((None, data[1], data[2]), run_index)
+        _, y, sample_weight = run
+        tracker = loss_tracker(model)
         if tracker is not None:
             tracker.update_state(losses.stack(), sample_weight=tf.fill([count], batch_size))
-        compiled = getattr(model, "_compile_metrics", None)
-        if compiled is not None:
-            y_pred = tf.nest.pack_sequence_as(
-                self._output_spec, [array.concat() for array in predictions]
-            )
-            compiled.update_state(y, y_pred, sample_weight)
+        y_pred = tf.nest.pack_sequence_as(
+            self._output_spec, [array.concat() for array in predictions]
+        )
+        model.compute_metrics(None, y, y_pred, sample_weight=sample_weight)
 
     # -- one step (plain graph code, like Keras's own train_step: no autograph) ----------------
     @tf.autograph.experimental.do_not_convert
@@ -202,20 +281,20 @@ class Programs:
         if self.dynamic_batch:
             index = tf.raw_ops.PlaceholderWithDefault(input=index, shape=[None])
         if self.strategy is None:
-            step(data, index)
+            step(_gather(data, index))
         else:
-            self.strategy.run(lambda d, i: step(d, _replica_share(i)), args=(data, index))
+            self.strategy.run(lambda d, i: step(_gather(d, _replica_share(i))), args=(data, index))
 
     @tf.autograph.experimental.do_not_convert
-    def _train_batch(self, data: Batch, index: tf.Tensor, defer: bool = False) -> Any:
+    def _train_batch(self, batch: Batch, defer: bool = False) -> Any:
         model = self.model
-        x, y, sample_weight = _gather(data, index)
+        x, y, sample_weight = batch
         if self.custom_train_step:
             model.train_step(keras.utils.pack_x_y_sample_weight(x, y, sample_weight))
             return None
         with tf.GradientTape() as tape:
-            y_pred = model(x, training=True) if _has_training_arg(model) else model(x)
-            loss = _compute_loss(model, x, y, y_pred, sample_weight, training=True)
+            y_pred = model(x, training=True) if self.has_training_arg else model(x)
+            loss = self._compute_loss(x, y, y_pred, sample_weight, training=True)
             if not defer:
                 _track_loss(model, loss, x)
             scaled = model.optimizer.scale_loss(loss)
@@ -229,26 +308,32 @@ class Programs:
         return None
 
     @tf.autograph.experimental.do_not_convert
-    def _test_batch(self, data: Batch, index: tf.Tensor, defer: bool = False) -> Any:
+    def _test_batch(self, batch: Batch, defer: bool = False) -> Any:
         model = self.model
-        x, y, sample_weight = _gather(data, index)
+        x, y, sample_weight = batch
         if self.custom_test_step:
             model.test_step(keras.utils.pack_x_y_sample_weight(x, y, sample_weight))
             return None
-        y_pred = model(x, training=False) if _has_training_arg(model) else model(x)
-        loss = _compute_loss(model, x, y, y_pred, sample_weight, training=False)
+        y_pred = model(x, training=False) if self.has_training_arg else model(x)
+        loss = self._compute_loss(x, y, y_pred, sample_weight, training=False)
         if defer:
             return y_pred, loss
         _track_loss(model, loss, x)
         self._update_metrics(x, y, y_pred, sample_weight)
         return None
 
+    def _compute_loss(
+        self, x: Any, y: Any, y_pred: Any, sample_weight: Any, training: bool
+    ) -> tf.Tensor:
+        """``model.compute_loss``: the compiled loss plus ``model.losses`` (regularizers,
+        add_loss); ``training`` is passed only to an override that takes it, as Keras does."""
+        if self.loss_has_training_arg:
+            return self.model.compute_loss(x, y, y_pred, sample_weight, training=training)
+        return self.model.compute_loss(x, y, y_pred, sample_weight)
+
     def _update_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any) -> None:
-        model = self.model
-        if self.custom_metrics:
-            model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
-        elif getattr(model, "_compile_metrics", None) is not None:
-            model._compile_metrics.update_state(y, y_pred, sample_weight)
+        # the compiled metrics' update (the result it returns is unused and pruned from the graph)
+        self.model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
 
 def _symbolic(x: Any) -> Any:
@@ -261,46 +346,67 @@ def _symbolic(x: Any) -> Any:
     return keras.KerasTensor((None, *x.shape[1:]), dtype=keras.backend.standardize_dtype(x.dtype))
 
 
+def loss_tracker(model: keras.Model) -> keras.metrics.Mean | None:
+    """The running mean of the loss that ``compile`` makes: the first of ``model.metrics``."""
+    metrics = model.metrics
+    first = metrics[0] if metrics else None
+    if isinstance(first, keras.metrics.Mean) and first.name == "loss":
+        return first
+    return None
+
+
+def _per_output_losses(model: keras.Model) -> int:
+    """How many outputs the compiled loss scores (the same loss for each when not nested)."""
+    losses = getattr(model, "loss", None)  # set by compile(loss=...)
+    if losses is None:
+        return 0
+    if isinstance(losses, (list, tuple, dict)):
+        return sum(loss is not None for loss in tf.nest.flatten(losses))
+    try:
+        return len(model.outputs)
+    except (AttributeError, ValueError):  # a subclassed model
+        return 1
+
+
+def _leaf_metrics(metrics: list[Any]) -> list[Any]:
+    """The metrics of ``metrics``, containers (the compiled metrics) opened up."""
+    found = []
+    for metric in metrics:
+        inner = getattr(metric, "metrics", None)
+        found.extend(_leaf_metrics(inner) if isinstance(inner, list) and inner else [metric])
+    return found
+
+
 def _builtin_metrics(model: keras.Model) -> bool:
-    """Every compiled metric is a Keras built-in (a class, or a wrapper of a Keras function)."""
-    compiled = getattr(model, "_compile_metrics", None)
-    if compiled is None:
-        return True
-    if not getattr(compiled, "built", False):
+    """Every compiled metric is built and is a Keras built-in (a class, or a wrapper of a Keras
+    function)."""
+    metrics = model.metrics
+    if not all(getattr(metric, "built", True) for metric in metrics):
         return False
-    for metric in compiled.metrics:
+    for metric in _leaf_metrics(metrics):
         if not type(metric).__module__.startswith("keras."):
             return False
-        fn = getattr(metric, "_fn", None)
-        if fn is not None and not str(getattr(fn, "__module__", "")).startswith("keras."):
-            return False
+        if isinstance(metric, keras.metrics.MeanMetricWrapper):
+            try:
+                fn = metric.get_config().get("fn")
+            except Exception:  # noqa: BLE001 - a function Keras cannot name: not a built-in
+                return False
+            module = fn.get("module", "") if isinstance(fn, dict) else "keras"
+            if not str(module).startswith("keras"):
+                return False
     return True
 
 
 def _makes_masks(model: keras.Model) -> bool:
-    for layer in model._flatten_layers(include_self=False):
+    for layer in flatten_layers(model):
         if isinstance(layer, keras.layers.Masking) or getattr(layer, "mask_zero", False):
             return True
     return False
 
 
-def _has_training_arg(model: keras.Model) -> bool:
-    return bool(getattr(model, "_call_has_training_arg", True))
-
-
-def _compute_loss(
-    model: keras.Model, x: Any, y: Any, y_pred: Any, sample_weight: Any, training: bool
-) -> tf.Tensor:
-    """``model.compute_loss``: the compiled loss plus ``model.losses`` (regularizers, add_loss)."""
-    compute = getattr(model, "_compute_loss", None)  # tolerates overrides without `training`
-    if compute is None:
-        return model.compute_loss(x, y, y_pred, sample_weight, training=training)
-    return compute(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
-
-
 def _track_loss(model: keras.Model, loss: tf.Tensor, x: Any) -> None:
     """The running mean of the loss, weighted by batch size, exactly as ``model.fit`` keeps it."""
-    tracker = getattr(model, "_loss_tracker", None)
+    tracker = loss_tracker(model)
     if tracker is None:
         return
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
