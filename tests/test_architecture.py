@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "chainnet._arguments",
             "chainnet._errors",
             "chainnet._journal",
+            "chainnet._legacy",
             "chainnet._naming",
             "chainnet._node",
             "chainnet._operators",

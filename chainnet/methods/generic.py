@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from chainnet._chainbase import Lowering
 from chainnet._journal import rename_layer
+from chainnet._legacy import reject_legacy_keras
 from chainnet._naming import has_automatic_name, snake_case
 from chainnet._registry import chain_method
 from chainnet.methods._common import check_function
@@ -89,6 +90,7 @@ class GenericMethods:
         floats into ints (``tf.argmax``) is reported as float32; follow it with
         ``.cast('int64')`` if a later step needs the true dtype.
         """
+        reject_legacy_keras(fn, "apply(fn)")
         check_function("apply", "fn", fn)
         arguments = {**_as_keyword_arguments(fn, args), **kwargs}
         # Dtypes are true (issue 9): Keras reports a Lambda's output in its compute dtype
@@ -126,6 +128,7 @@ class GenericMethods:
             >>> cn.input((8,)).apply_layer(keras.layers.Dense(3, name="head")).name
             'head'
         """
+        reject_legacy_keras(layer, "apply_layer(layer)")
         if not isinstance(layer, keras.layers.Layer):
             raise TypeError(
                 f"apply_layer() needs a keras.layers.Layer, got {type(layer).__name__}; "
