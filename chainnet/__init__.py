@@ -9,10 +9,11 @@ Examples:
     (None, 10)
 """
 
-from chainnet import losses
+from chainnet import _legacy, losses
 from chainnet._chain import Chain, input, model, wrap
 from chainnet._defaults import DefaultsScope, current_defaults, defaults
 from chainnet._errors import ChainError, ChainTypeError
+from chainnet._legacy import LegacyKerasWarning
 from chainnet._network import Network, Node
 from chainnet._registry import Lowering, register
 from chainnet._sequential import SequentialBuilder
@@ -25,11 +26,14 @@ from chainnet.training import Trainer, fit
 
 __version__ = "0.1.0"
 
+_legacy.warn_if_legacy_env()
+
 __all__ = [
     "Chain",
     "ChainError",
     "ChainTypeError",
     "DefaultsScope",
+    "LegacyKerasWarning",
     "Lowering",
     "Network",
     "Node",

@@ -75,7 +75,12 @@ def is_own_error(error: BaseException) -> bool:
 
 
 def add_note(error: BaseException, note: str) -> None:
-    """Adds ``note`` to ``error`` (shown under its message; Python 3.11+, else nothing)."""
+    """Adds ``note`` to ``error`` (shown under its message from Python 3.11; on 3.10 it is kept in
+    ``error.__notes__``, PEP 678's attribute, which 3.10's traceback does not print)."""
     adder = getattr(error, "add_note", None)
     if adder is not None:
         adder(note)
+        return
+    notes = getattr(error, "__notes__", None)
+    notes = [*(notes if isinstance(notes, list) else []), note]
+    error.__notes__ = notes  # type: ignore[attr-defined]

@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from chainnet._chainbase import ChainBase
 from chainnet._journal import rename_layer
+from chainnet._legacy import reject_legacy_keras
 from chainnet._naming import has_automatic_name
 from chainnet._network import Network, naming_step, tensor_layer
 from chainnet._operators import Operators
@@ -71,6 +72,7 @@ def start_chain(
     takes the step's name, so the same code gives the same names in any process.
     """
     where = where or f"{method}()"
+    reject_legacy_keras(value, where)
     with naming_step():
         if not isinstance(value, keras.KerasTensor):
             tensor = _to_tensor(value, where)
@@ -123,6 +125,7 @@ def as_operand(
                 "first (template(chain))."
             )
         value = head
+    reject_legacy_keras(value, where)
     if isinstance(value, ChainBase):
         network.absorb(value.network)
         return value

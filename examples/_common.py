@@ -71,7 +71,7 @@ def make_parser(
         "--data-dir",
         default=None,
         help="folder with the four MNIST IDX files (default: $CHAINNET_MNIST_DIR, then "
-        "../shared/data/mnist)",
+        "../shared/data/mnist, then ~/.cache/chainnet/mnist)",
     )
     parser.add_argument(
         "--out",

@@ -21,12 +21,13 @@ DOC = ROOT / "docs" / "architecture.md"
 LAYERS: list[tuple[str, list[str]]] = [
     (
         "foundation: errors, argument checks, the step journal, names, shapes, operators, "
-        "the method registry, the private Keras internals used",
+        "the method registry, the private Keras internals used, the legacy-Keras check",
         [
             "chainnet._arguments",
             "chainnet._errors",
             "chainnet._journal",
             "chainnet._keras_compat",
+            "chainnet._legacy",
             "chainnet._naming",
             "chainnet._node",
             "chainnet._operators",

@@ -17,6 +17,7 @@ from chain_helpers import node_names
 import chainnet as cn
 import chainnet._naming
 import chainnet.methods.shape
+from chainnet._errors import add_note
 from chainnet._specs import METHODS
 
 RNG = np.random.default_rng(0)
@@ -156,3 +157,15 @@ def test_register_refuses_a_non_callable_with_a_clear_type_error() -> None:
 def test_a_wrong_keyword_is_a_chain_type_error() -> None:
     with pytest.raises(cn.ChainTypeError, match=r"conv2d\(\) on chain 'input': .*stride_size"):
         cn.input((8, 8, 3)).conv2d(3, 4, stride_size=2)
+
+
+def test_notes_are_kept_where_python_has_no_add_note() -> None:
+    """Python 3.10 has no BaseException.add_note: the note goes to PEP 678's ``__notes__``."""
+
+    class Python310Error(Exception):
+        add_note = None  # as on 3.10, where the attribute does not exist
+
+    error = Python310Error("boom")
+    add_note(error, "in reshape()")
+    add_note(error, "second")
+    assert error.__notes__ == ["in reshape()", "second"]

@@ -168,9 +168,20 @@ def write_idx(path: str | os.PathLike[str], array: npt.ArrayLike) -> Path:
     return path
 
 
-def _project_root() -> Path:
-    """The folder holding the ``chainnet`` package (``Path(chainnet.__file__).parents[1]``)."""
-    return Path(__file__).resolve().parents[2]
+def _project_root() -> Path | None:
+    """The source checkout holding the ``chainnet`` package, or None for an installed package.
+
+    A checkout is the folder above ``chainnet/`` when it holds ``pyproject.toml``; an installed
+    package (in ``site-packages``) has none, so nothing is ever looked up inside a venv.
+    """
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def _user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/chainnet/mnist``, or ``~/.cache/chainnet/mnist``."""
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache).expanduser() / "chainnet" / "mnist"
 
 
 def _find_files(directory: Path) -> dict[str, Path] | None:
@@ -254,9 +265,11 @@ def _search(
 
     searched = [f"${ENV_VAR} (not set)"]
     relative = Path("..") / "shared" / "data" / "mnist"
+    checkout = _project_root()
+    candidates = [base / relative for base in (checkout, Path.cwd()) if base is not None]
     seen: set[Path] = set()
-    for base in (_project_root(), Path.cwd()):
-        directory = (base / relative).resolve()
+    for candidate in [*candidates, _user_cache_dir()]:
+        directory = candidate.resolve()
         if directory in seen:
             continue
         seen.add(directory)
@@ -298,8 +311,10 @@ def load_mnist(
     Images are ``dtype`` in [0, 1] of shape ``(n, 28, 28, 1)`` (``(n, 784)`` with
     ``flatten=True``); labels are int64 ``(n,)``. The files are looked up in ``data_dir``, else
     in ``$CHAINNET_MNIST_DIR`` (either, when given, must hold them), else in
-    ``../shared/data/mnist`` beside the project root and beside the working directory, and
-    last through ``keras.datasets.mnist.load_data()`` (a download) unless ``download=False``.
+    ``../shared/data/mnist`` beside the source checkout (never inside an installed package) and
+    beside the working directory, else in the user cache folder
+    ``$XDG_CACHE_HOME/chainnet/mnist`` (``~/.cache/chainnet/mnist``), and last through
+    ``keras.datasets.mnist.load_data()`` (a download) unless ``download=False``.
 
     Examples:
         >>> data = load_mnist("tests/data/mnist-small", validation_size=100, flatten=True)

@@ -13,6 +13,7 @@ import tensorflow as tf
 from chainnet._chainbase import ChainBase, Lowering
 from chainnet._inner import has_graph
 from chainnet._journal import rename_layer
+from chainnet._legacy import reject_legacy_keras
 from chainnet._naming import has_automatic_name, snake_case
 from chainnet._operands import as_operand
 from chainnet._operators import Operators
@@ -92,6 +93,7 @@ class GenericMethods:
         floats into ints (``tf.argmax``) is reported as float32; follow it with
         ``.cast('int64')`` if a later step needs the true dtype.
         """
+        reject_legacy_keras(fn, "apply(fn)")
         check_function("apply", "fn", fn)
         arguments = {**_as_keyword_arguments(fn, args), **kwargs}
         # Dtypes are true (issue 9): Keras reports a Lambda's output in its compute dtype
@@ -149,6 +151,7 @@ class GenericMethods:
             >>> y.name, y.network.layer("backbone/d").units
             ('backbone', 4)
         """
+        reject_legacy_keras(layer, "apply_layer(layer)")
         if not isinstance(layer, keras.layers.Layer):
             raise TypeError(
                 f"apply_layer() needs a keras.layers.Layer, got {type(layer).__name__}; "

@@ -159,9 +159,31 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
 
 
 def _nowhere(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No MNIST beside the package or the working directory."""
+    """No MNIST beside the package, the working directory or in the user cache."""
     monkeypatch.setattr(mnist_module, "_project_root", lambda: tmp_path / "a" / "root")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
+
+
+def test_user_cache_dir_lookup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _nowhere(monkeypatch, tmp_path)
+    cache = tmp_path / "cache" / "chainnet" / "mnist"
+    cache.mkdir(parents=True)
+    write_set(cache)
+    assert load_mnist(validation_size=5, download=False).source == str(cache)
+
+
+def test_an_installed_package_never_looks_inside_the_venv(tmp_path: Path) -> None:
+    """Installed (no pyproject.toml above the package), the search skips the package's folder."""
+    site = tmp_path / "lib" / "python3" / "site-packages"
+    (site / "chainnet" / "datasets").mkdir(parents=True)
+    fake = site / "chainnet" / "datasets" / "mnist.py"
+    fake.write_text("")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mnist_module, "__file__", str(fake))
+        assert mnist_module._project_root() is None
+        (site / "pyproject.toml").write_text("")  # a source checkout has one
+        assert mnist_module._project_root() == site
 
 
 def test_not_found_lists_every_place(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -172,6 +194,7 @@ def test_not_found_lists_every_place(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert f"${ENV_VAR} (not set)" in message
     assert str(tmp_path / "a" / "shared" / "data" / "mnist") in message
     assert str(tmp_path.parent / "shared" / "data" / "mnist") in message
+    assert str(tmp_path / "cache" / "chainnet" / "mnist") in message
     assert "keras.datasets.mnist.load_data() (download=False)" in message
 
 
