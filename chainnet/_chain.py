@@ -168,9 +168,8 @@ class Chain(
         ``(softmax, loss)``, a recurrent step's) and chains made from other chains come back
         plain. The keys are checked at once, as ``cn.defaults`` checks them
         (``docs/defaults.md`` lists them). The chain itself is the same step: same tensor,
-        same name, same network. On a chain that carries defaults already, the new ones merge
-        with them (the new win, as in PrettyTensor); ``.with_defaults()`` with no keys ends
-        them.
+        same name, same network. On a chain that carries defaults already, the new ones
+        replace them, and no keys leave them as they are (both as in PrettyTensor).
 
         Args:
             **defaults: The defaults, by key, as for :func:`chainnet.defaults`.
@@ -190,10 +189,8 @@ class Chain(
         except ChainError as err:
             raise ChainError(f"with_defaults() on chain {self.name!r}: {err}") from None
         view = self._view or View()
-        if scope is not None and view.scope is not None:
-            scope = view.scope.merged_with(scope)
-        if scope is None and view.name is None:
-            return cast(Chain, self._viewed(None))
+        if scope is None:  # PrettyTensor's ``defaults or copy._defaults``: no keys, no change
+            return self
         return cast(Chain, self._viewed(View(scope, view.name)))
 
     def with_name(self, name: str) -> Chain:

@@ -59,12 +59,12 @@ def test_with_defaults_wins_over_the_scope_in_force_and_loses_to_explicit_argume
     assert y.fully_connected(4, activation="sigmoid").layer.activation is keras.activations.sigmoid
 
 
-def test_with_defaults_merges_and_empty_ends_them() -> None:
-    y = _mlp().with_defaults(activation="tanh", use_bias=False).with_defaults(activation="relu")
-    z = y.fully_connected(4)
-    assert z.layer.activation is keras.activations.relu and z.layer.use_bias is False
-    plain = z.with_defaults().fully_connected(4)
-    assert plain.layer.activation is keras.activations.linear and plain.layer.use_bias
+def test_with_defaults_replaces_the_chains_defaults_as_prettytensor_does() -> None:
+    # PrettyTensor: Layer(copy=self, defaults=kwargs) keeps ``defaults or copy._defaults``
+    y = _mlp().with_defaults(activation="tanh", use_bias=False)
+    z = y.fully_connected(4).with_defaults(activation="relu").fully_connected(4)
+    assert z.layer.activation is keras.activations.relu and z.layer.use_bias is True
+    assert y.with_defaults() is y
 
 
 def test_with_defaults_carries_to_operators_and_tuples_of_chains() -> None:
@@ -111,6 +111,14 @@ def test_with_name_keeps_defaults_and_an_explicit_name_wins() -> None:
 def test_with_name_checks_the_name() -> None:
     with pytest.raises(cn.ChainError, match=r"with_name\(\): name must be"):
         _mlp().with_name("a/b")
+
+
+def test_a_sequential_builder_moves_its_head_to_the_view() -> None:
+    seq = _mlp().sequential().with_defaults(activation="relu").with_name("h")
+    got = seq.fully_connected(5).fully_connected(3).as_chain()
+    with cn.defaults(activation="relu"):
+        want = _mlp().fully_connected(5, name="h").fully_connected(3)
+    _same_network(got.model(), want.model())
 
 
 # ----------------------------------------------------------------------------- attach_template
