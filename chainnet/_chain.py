@@ -10,13 +10,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from chainnet._chainbase import ChainBase
+from chainnet._chainbase import ChainBase, View
+from chainnet._defaults import scope_of
 from chainnet._errors import ChainError, ChainTypeError
 from chainnet._journal import all_or_nothing
+from chainnet._naming import check_name
 from chainnet._network import Network
 from chainnet._operands import merge_networks, start_chain
 from chainnet._sequential import SequentialBuilder
 from chainnet._specs import METHODS
+from chainnet._template import Template
 from chainnet.methods import (
     ActivationMethods,
     ArithmeticMethods,
@@ -154,8 +157,114 @@ class Chain(
             feed_dict = [feed_dict[t.name] for t in model.inputs]
         return np.asarray(model(feed_dict))
 
+    def with_defaults(self, **defaults: Any) -> Chain:
+        """This chain with defaults for the steps made on it (PrettyTensor's
+        ``with_defaults``: a copy that carries defaults).
 
-METHODS.reserve("Chain", ["sequential", "as_layer", "is_sequential_builder", "get_shape", "eval"])
+        Each method called on the result runs inside ``cn.defaults(**defaults)``, opened
+        inside the scope in force where it is called (so these defaults win over it, and an
+        argument passed explicitly wins over both); the chains it returns carry the same
+        defaults on, so a whole chain of calls takes them. Named results (a head's
+        ``(softmax, loss)``, a recurrent step's) and chains made from other chains come back
+        plain. The keys are checked at once, as ``cn.defaults`` checks them
+        (``docs/defaults.md`` lists them). The chain itself is the same step: same tensor,
+        same name, same network. On a chain that carries defaults already, the new ones
+        replace them, and no keys leave them as they are (both as in PrettyTensor).
+
+        Args:
+            **defaults: The defaults, by key, as for :func:`chainnet.defaults`.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> x = cn.input((28, 28, 1))
+            >>> y = x.with_defaults(activation="relu", conv2d={"padding": "valid"})
+            >>> z = y.conv2d(5, 16).conv2d(3, 8)
+            >>> z.shape, z.layer.activation.__name__
+            ((None, 22, 22, 8), 'relu')
+            >>> x.conv2d(5, 16).shape   # x itself has no defaults
+            (None, 28, 28, 16)
+        """
+        try:
+            scope = scope_of(defaults) if defaults else None
+        except ChainError as err:
+            raise ChainError(f"with_defaults() on chain {self.name!r}: {err}") from None
+        view = self._view or View()
+        if scope is None:  # PrettyTensor's ``defaults or copy._defaults``: no keys, no change
+            return self
+        return cast(Chain, self._viewed(View(scope, view.name)))
+
+    def with_name(self, name: str) -> Chain:
+        """This chain with ``name`` for the next step made on it (PrettyTensor's
+        ``with_name``, which opened a name scope ``name/`` for the next operations: Keras 3
+        layer names have no scopes, so here the next step takes ``name`` as its name).
+
+        Only the step called on the result takes the name (the chains it returns do not); a
+        ``name=`` passed to that call wins, and a method that takes no name raises.
+        Defaults from :meth:`with_defaults` are kept.
+
+        Args:
+            name: The next step's name (letters, digits, ``_``, ``.``, ``-``).
+
+        Examples:
+            >>> import chainnet as cn
+            >>> y = cn.input((4,)).with_name("hidden").fully_connected(8).fully_connected(2)
+            >>> y.parent.name, y.name
+            ('hidden', 'fully_connected')
+        """
+        check_name(name, "with_name")
+        view = self._view
+        scope = view.scope if view is not None else None
+        return cast(Chain, self._viewed(View(scope, name)))
+
+    def attach_template(self, template: Template, key: str, /, **bindings: Any) -> Any:
+        """Applies ``template`` with this chain as its input named ``key`` and its other
+        inputs from ``bindings`` (PrettyTensor's ``attach_template(template, key, **kwargs)``);
+        the template's output, or outputs for a template that returns several.
+
+        ``x.attach_template(cell, "state", x=inputs)`` is ``cell(x=inputs, state=x)``: one
+        step, sharing the template's weights with every other application.
+
+        Args:
+            template: A :func:`chainnet.template`.
+            key: The name of the template's input this chain binds.
+            **bindings: The template's other inputs, by name.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> mix = cn.template("x", name="mix").fully_connected(4).join(
+            ...     [cn.UnboundVariable("other")]
+            ... )
+            >>> a, b = cn.input((3,), name="a"), cn.input((2,), name="b")
+            >>> y = b.attach_template(mix, "other", x=a)
+            >>> y.shape, mix.input_names
+            ((None, 6), ['x', 'other'])
+        """
+        if not isinstance(template, Template):
+            raise ChainTypeError(
+                f"attach_template() on chain {self.name!r}: needs a cn.template(...), got "
+                f"{template!r}"
+            )
+        if not isinstance(key, str) or key in bindings:
+            raise ChainError(
+                f"attach_template() on chain {self.name!r}: key must name the input this "
+                f"chain binds, once; got key={key!r} and bindings {sorted(bindings)}"
+            )
+        return template.construct(**{key: self}, **bindings)
+
+
+METHODS.reserve(
+    "Chain",
+    [
+        "sequential",
+        "as_layer",
+        "is_sequential_builder",
+        "get_shape",
+        "eval",
+        "with_defaults",
+        "with_name",
+        "attach_template",
+    ],
+)
 
 
 def input(  # noqa: A001 - the PrettyTensor-like entry point is deliberately named input

@@ -22,7 +22,16 @@ from chainnet._network import Network, Node, step_stem
 from chainnet._operators import Operators
 from chainnet._specs import METHODS
 
-__all__ = ["ChainBase", "Lowering"]
+__all__ = ["ChainBase", "Lowering", "View"]
+
+
+@dataclasses.dataclass(frozen=True)
+class View:
+    """What ``with_defaults`` / ``with_name`` attach to a chain: a defaults scope its method
+    calls run in (carried to the chains they return), and a name for its next step."""
+
+    scope: Any = None  # a chainnet._defaults.DefaultsScope
+    name: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,12 +59,13 @@ class ChainBase(Operators):
     Every method returns a new chain, so any point can be kept, branched from and reused.
     """
 
-    __slots__ = ("_layers", "_network", "_node", "_tensor")
+    __slots__ = ("_layers", "_network", "_node", "_tensor", "_view")
 
     _tensor: Any
     _network: Network
     _node: Node
     _layers: tuple[keras.layers.Layer, ...]
+    _view: View | None
 
     def __init__(
         self,
@@ -69,6 +79,7 @@ class ChainBase(Operators):
             ("_network", network),
             ("_node", node),
             ("_layers", layers),
+            ("_view", None),
         ):
             object.__setattr__(self, slot, value)
 
@@ -81,6 +92,15 @@ class ChainBase(Operators):
 
     def __delattr__(self, key: str) -> NoReturn:
         raise AttributeError(f"chains are immutable: cannot delete {key!r}")
+
+    def _viewed(self, view: View | None) -> Any:
+        """This step seen through ``view`` (``None``: the plain chain); the network keeps
+        the plain chain."""
+        if view == self._view:
+            return self
+        chain = type(self)(self._tensor, self._network, self._node, self._layers)
+        object.__setattr__(chain, "_view", view)
+        return chain
 
     def _apply_operator(self, method: str, args: tuple[Any, ...]) -> Any:
         return getattr(self, method)(*args)

@@ -23,6 +23,7 @@ __all__ = [
     "defaults",
     "defaults_table",
     "in_force",
+    "scope_of",
     "step_dtype_policy",
 ]
 
@@ -212,6 +213,12 @@ def defaults(**values: Any) -> Iterator[DefaultsScope]:
     """
     with in_force(current_defaults().merged_with(_validate(values))) as scope:
         yield scope
+
+
+def scope_of(values: Mapping[str, Any]) -> DefaultsScope:
+    """The scope ``cn.defaults(**values)`` opens (not merged with the one in force), its
+    keys checked as ``cn.defaults`` checks them (``with_defaults`` carries it)."""
+    return _validate(values)
 
 
 @contextlib.contextmanager

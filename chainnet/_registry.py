@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 import keras
 import tensorflow as tf
 
-from chainnet._chainbase import ChainBase, Lowering
-from chainnet._defaults import current_defaults, step_dtype_policy
+from chainnet._chainbase import ChainBase, Lowering, View
+from chainnet._defaults import current_defaults, in_force, step_dtype_policy
 from chainnet._errors import ChainError, ChainTypeError
 from chainnet._journal import all_or_nothing
 from chainnet._naming import snake_case
@@ -129,6 +129,8 @@ def _wrap(
     @tf.autograph.experimental.do_not_convert
     @functools.wraps(fn)
     def method(self: ChainBase, *args: Any, **kwargs: Any) -> ChainBase:
+        if self._view is not None:  # with_defaults / with_name
+            return _through_view(method, self, method_name, takes_name, args, kwargs)
         try:
             bound = sig.bind(self, *args, **kwargs)
         except TypeError as err:
@@ -173,6 +175,43 @@ def _wrap(
                 return cast(ChainBase, self._extend(method_name, name, result))
 
     return method
+
+
+def _through_view(
+    method: Callable[..., Any],
+    chain: ChainBase,
+    method_name: str,
+    takes_name: bool,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """``method`` called on the plain chain inside the view's defaults scope (opened inside
+    the scope in force), with the view's name for the step; the chains it returns carry the
+    view's scope (not its name, which one step uses)."""
+    view = cast(View, chain._view)
+    if view.name is not None and kwargs.get("name") is None:
+        if not takes_name:
+            raise ChainError(
+                f"{method_name}() on chain {chain.name!r}: with_name({view.name!r}) names the "
+                f"next step, but {method_name}() takes no name"
+            )
+        kwargs = {**kwargs, "name": view.name}
+    plain = chain._viewed(None)
+    if view.scope is None:
+        return method(plain, *args, **kwargs)
+    with in_force(current_defaults().merged_with(view.scope)):
+        result = method(plain, *args, **kwargs)
+    return _carry(result, View(scope=view.scope))
+
+
+def _carry(result: Any, view: View) -> Any:
+    """``result`` with ``view`` on each chain in it (a chain, or a plain tuple of them);
+    named results (a head's, a recurrent step's) come back as they are."""
+    if isinstance(result, ChainBase):
+        return result._viewed(view)
+    if type(result) is tuple:
+        return tuple(_carry(item, view) for item in result)
+    return result
 
 
 def _spelled_otherwise(key: str, given: set[str], exclusive: tuple[frozenset[str], ...]) -> bool:

@@ -156,6 +156,39 @@ class SequentialBuilder(Operators, Generic[C]):
 
     as_layer = as_chain
 
+    def with_defaults(self, **defaults: Any) -> SequentialBuilder[C]:
+        """Moves the head to ``head.with_defaults(**defaults)`` (see
+        :meth:`chainnet.Chain.with_defaults`), so the builder's next steps take those
+        defaults, as PrettyTensor's builder's ``with_defaults``; returns the builder.
+
+        Args:
+            **defaults: The defaults, by key, as for :func:`chainnet.defaults`.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> seq = cn.input((4,)).sequential().with_defaults(activation="relu")
+            >>> seq.fully_connected(3).fully_connected(2).as_chain().layer.activation.__name__
+            'relu'
+        """
+        self._move(cast(Any, self._head).with_defaults(**defaults))
+        return self
+
+    def with_name(self, name: str) -> SequentialBuilder[C]:
+        """Moves the head to ``head.with_name(name)`` (see :meth:`chainnet.Chain.with_name`):
+        the builder's next step takes ``name``; returns the builder.
+
+        Args:
+            name: The next step's name.
+
+        Examples:
+            >>> import chainnet as cn
+            >>> seq = cn.input((4,)).sequential().with_name("hidden").fully_connected(3)
+            >>> seq.as_chain().name
+            'hidden'
+        """
+        self._move(cast(Any, self._head).with_name(name))
+        return self
+
     def is_sequential_builder(self) -> bool:
         """``True``: this is a sequential builder (PrettyTensor's ``is_sequential_builder``).
 

@@ -98,6 +98,7 @@ EXEMPTIONS: dict[str, dict[str, str]] = {
     "stop_gradient": {"gradient": "stop_gradient's very purpose: no gradient flows through it"},
     "reduce_all": {"gradient": _NO_FLOAT_PATH + " (bool)"},
     "reduce_any": {"gradient": _NO_FLOAT_PATH + " (bool)"},
+    "reduce_join": {"gradient": "string input and output: nothing to differentiate"},
     "to_int32": {"gradient": _INT_OUTPUT},
     "to_int64": {"gradient": _NO_FLOAT_PATH},
     "to_float": {"gradient": _NO_FLOAT_PATH},

@@ -18,6 +18,7 @@ __all__ = [
     "Elementwise",
     "Normalize",
     "Reduce",
+    "ReduceJoin",
     "TensorShape",
 ]
 
@@ -111,25 +112,66 @@ class Reduce(keras.layers.Layer):
         return REDUCTIONS[self.op](inputs, axis=self.axis, keepdims=self.keepdims)
 
     def compute_output_spec(self, inputs: Any) -> Any:
-        rank = len(inputs.shape)
-        if self.axis is None:
-            axes = set(range(rank))
-        else:
-            listed = [self.axis] if isinstance(self.axis, int) else self.axis
-            axes = {a % rank for a in listed}
-        shape = tuple(
-            (1 if self.keepdims else None) if i in axes else dim
-            for i, dim in enumerate(inputs.shape)
-        )
-        shape = tuple(d for i, d in enumerate(shape) if self.keepdims or i not in axes)
         dtype = self.compute_dtype
         if self.op in ("all", "any"):
             dtype = "bool"
-        return keras.KerasTensor(shape, dtype=dtype)
+        return keras.KerasTensor(_reduced_shape(inputs.shape, self.axis, self.keepdims), dtype)
 
     def get_config(self) -> dict[str, Any]:
         axis = list(self.axis) if isinstance(self.axis, tuple) else self.axis
         return {**super().get_config(), "op": self.op, "axis": axis, "keepdims": self.keepdims}
+
+
+def _reduced_shape(
+    shape: Sequence[int | None], axis: int | Sequence[int] | None, keepdims: bool
+) -> tuple[int | None, ...]:
+    """``shape`` reduced over ``axis`` (``None``: every axis): the reduced axes kept with
+    size 1 (``None`` for the batch axis) or dropped."""
+    rank = len(shape)
+    if axis is None:
+        axes = set(range(rank))
+    else:
+        listed = [axis] if isinstance(axis, int) else axis
+        axes = {a % rank for a in listed}
+    kept = tuple((1 if keepdims else None) if i in axes else dim for i, dim in enumerate(shape))
+    return tuple(d for i, d in enumerate(kept) if keepdims or i not in axes)
+
+
+@_register
+class ReduceJoin(keras.layers.Layer):
+    """PrettyTensor's ``reduce_join``: ``tf.strings.reduce_join`` of a string tensor over
+    ``axis`` in the order given (``None``: every axis, the last first, the batch too), with
+    ``separator`` between the parts. TensorFlow backend only (Keras has no string ops)."""
+
+    def __init__(
+        self,
+        axis: int | Sequence[int] | None = None,
+        keepdims: bool = False,
+        separator: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.axis = axis if axis is None or isinstance(axis, int) else tuple(axis)
+        self.keepdims = bool(keepdims)
+        self.separator = str(separator)
+
+    def call(self, inputs: Any) -> Any:
+        axis = list(self.axis) if isinstance(self.axis, tuple) else self.axis
+        return tf.strings.reduce_join(
+            inputs, axis=axis, keepdims=self.keepdims, separator=self.separator
+        )
+
+    def compute_output_spec(self, inputs: Any) -> Any:
+        return keras.KerasTensor(_reduced_shape(inputs.shape, self.axis, self.keepdims), "string")
+
+    def get_config(self) -> dict[str, Any]:
+        axis = list(self.axis) if isinstance(self.axis, tuple) else self.axis
+        return {
+            **super().get_config(),
+            "axis": axis,
+            "keepdims": self.keepdims,
+            "separator": self.separator,
+        }
 
 
 @_register

@@ -23,6 +23,7 @@ from chainnet.layers.tensor_ops import (
     Elementwise,
     Normalize,
     Reduce,
+    ReduceJoin,
     TensorShape,
 )
 from chainnet.methods._common import (
@@ -235,6 +236,54 @@ class TensorMethods:
         return Normalize(2, axis, epsilon, name=name)
 
     # ----------------------------------------------------------------- reductions
+    @chain_method()
+    def reduce_join(
+        self,
+        axis: AxisLike = None,
+        keep_dims: bool = False,
+        separator: str = "",
+        *,
+        keepdims: bool | None = None,
+        reduction_indices: AxisLike = None,
+        name: str | None = None,
+    ) -> Any:
+        """Joins a string chain over ``axis`` (``tf.strings.reduce_join``), PrettyTensor's
+        ``reduce_join``: the axes are joined in the order given, ``None`` joins every axis,
+        the batch too, the last first. Strings travel through a Keras model on the
+        TensorFlow backend (``cn.input(shape, dtype="string")``, data as ``tf.constant``).
+
+        Args:
+            axis: An axis or axes, joined in that order; ``None`` joins every axis.
+            keep_dims: Keep the joined axes with size 1.
+            separator: The string between the joined parts.
+            keepdims: Keras' spelling of ``keep_dims``.
+            reduction_indices: The old spelling of ``axis``.
+            name: The step's name.
+
+        Examples:
+            >>> import numpy as np, chainnet as cn
+            >>> a = cn.wrap(np.array([["a", "b"], ["c", "d"]]))
+            >>> a.reduce_join(1).numpy().tolist(), a.reduce_join(0, separator=".").numpy().tolist()
+            ([b'ab', b'cd'], [b'a.c', b'b.d'])
+            >>> cn.input((3,), dtype="string").reduce_join(-1).shape
+            (None,)
+        """
+        if keepdims is not None:
+            keep_dims = keepdims
+        keep = check_bool("reduce_join", "keep_dims", keep_dims)
+        axes = _axes("reduce_join", self, axis, reduction_indices)
+        dtype = keras.backend.standardize_dtype(self.dtype)  # type: ignore[attr-defined]
+        if dtype != "string":
+            raise ChainError(
+                f"reduce_join() at layer {name!r}: needs a string input, got {dtype} from "
+                f"{self.name!r}; strings enter as cn.input(shape, dtype='string')."  # type: ignore[attr-defined]
+            )
+        if not isinstance(separator, str):
+            raise ChainTypeError(
+                f"reduce_join() at layer {name!r}: separator must be a string, got {separator!r}"
+            )
+        return ReduceJoin(axes, keep, separator, name=name)
+
     reduce_all = _reduction(
         "all",
         "Logical and over ``axis`` of a bool chain",

@@ -120,6 +120,23 @@ COORDINATES = {
     "cy": ExtraInput((4, 5, 1), low=-1.2, high=1.2),
 }
 
+
+class JoinReference(keras.layers.Layer):
+    """Joins axis 1 of a string tensor part by part: ``tf.strings.join`` of its slices."""
+
+    def __init__(self, separator: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.separator = separator
+
+    def call(self, x: Any) -> Any:
+        return tf.strings.join(tf.unstack(x, axis=1), separator=self.separator)
+
+    def compute_output_spec(self, x: Any) -> Any:
+        return keras.KerasTensor((x.shape[0], *x.shape[2:]), dtype="string")
+
+
+WORDS = np.array([[["a", "b"], ["c", "d"], ["e", "f"]], [["g", "h"], ["i", "j"], ["k", "l"]]])
+
 CASES = [
     _unary("abs", ops.abs),
     _unary("log", ops.log, input_data=POSITIVE),
@@ -183,6 +200,18 @@ CASES = [
         expected_output_shape=(None, 1),
         expected_num_weights=0,
         expected_dtype="bool",
+    ),
+    MethodCase(
+        "reduce_join",
+        (1,),
+        {"separator": "-"},
+        input_shape=(3, 2),
+        input_dtype="string",
+        input_data=WORDS,
+        reference=lambda: JoinReference("-"),
+        expected_output_shape=(None, 2),
+        expected_num_weights=0,
+        expected_dtype="string",
     ),
     MethodCase(
         "to_double",
@@ -261,6 +290,27 @@ def test_reductions_take_prettytensor_spellings_and_refuse_bad_input() -> None:
     with pytest.raises(cn.ChainError, match="needs a bool input"):
         x.reduce_all(1)
     assert "reduce_all" not in x.network
+
+
+def test_reduce_join_is_prettytensors_join_in_the_order_of_its_axes() -> None:
+    a = cn.wrap(np.array([["a", "b"], ["c", "d"]]))  # PrettyTensor's own examples
+    assert a.reduce_join(0).numpy().tolist() == [b"ac", b"bd"]
+    assert a.reduce_join(-1, keep_dims=True).numpy().tolist() == [[b"ab"], [b"cd"]]
+    assert a.reduce_join([0, 1]).numpy() == b"acbd"
+    assert a.reduce_join([1, 0]).numpy() == b"abcd"
+    assert a.reduce_join().numpy() == b"abcd"  # every axis, the last first
+    flat = WORDS.reshape(2, -1)
+    x = cn.input((3, 2), dtype="string", name="words")
+    model = x.reduce_join([2, 1], separator=" ").model()
+    assert model.predict(tf.constant(WORDS), verbose=0).tolist() == [
+        " ".join(row).encode() for row in flat
+    ]
+    with pytest.raises(cn.ChainError, match="needs a string input"):
+        cn.input((3,)).reduce_join()
+    y = cn.input((3,), dtype="string")
+    with pytest.raises(cn.ChainTypeError, match="separator must be a string"):
+        y.reduce_join(separator=1)
+    assert "reduce_join" not in y.network
 
 
 def test_diagonal_matrix_mul_l2loss_is_prettytensors_weight_decay() -> None:
