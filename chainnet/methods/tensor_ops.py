@@ -130,7 +130,7 @@ class TensorMethods:
     # ----------------------------------------------------------------- element-wise
     @chain_method()
     def abs(self, *, name: str | None = None) -> Any:
-        """``|x|``, element-wise (``tf.abs``).
+        """The absolute value, element-wise (``tf.abs``).
 
         Args:
             name: The step's name.
