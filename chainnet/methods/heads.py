@@ -54,12 +54,23 @@ class SoftmaxResult(_SoftmaxPair):
         ((None, 3), None)
     """
 
-    logits: Chain
+    logits: Chain | None
 
-    def __new__(cls, softmax: Chain, loss: Chain | None, logits: Chain) -> SoftmaxResult:
+    def __new__(
+        cls, softmax: Chain, loss: Chain | None, logits: Chain | None = None
+    ) -> SoftmaxResult:
+        # ``logits`` may be left out: ``tf.nest``, ``keras.tree`` and ``_make`` rebuild a
+        # named tuple from its two fields (the rebuilt one has no logits beside it)
         result = super().__new__(cls, softmax, loss)
         result.__dict__["logits"] = logits  # a tuple of two, with the logits beside it
         return result
+
+    def __getnewargs__(self) -> tuple[Any, ...]:  # copy and pickle keep the logits
+        return (self.softmax, self.loss, self.logits)
+
+    def _replace(self, **fields: Any) -> SoftmaxResult:
+        pair = super()._replace(**fields)  # checks the field names
+        return SoftmaxResult(pair.softmax, pair.loss, self.logits)
 
 
 class SampledSoftmaxResult(NamedTuple):

@@ -65,12 +65,14 @@ def _computes_in_float16(model: keras.Model) -> bool:
 
 def scale_float16_loss(model: keras.Model) -> None:
     """Wrap the optimizer in a ``keras.optimizers.LossScaleOptimizer`` when a layer computes in
-    float16, as ``compile`` does under a global ``mixed_float16`` policy. An optimizer that
-    already holds state (trained before), or that scales the loss by a fixed
-    ``loss_scale_factor``, is left as it is. (Keras keeps no record of ``compile``'s
-    ``auto_scale_loss``, so it cannot be honoured here.)"""
+    float16, as ``compile`` does under a global ``mixed_float16`` policy: any optimizer that is
+    not one already, trained before or not (its state is kept: the wrapper trains through
+    it). An optimizer that scales the loss by a fixed ``loss_scale_factor`` is left as it is.
+    (Keras keeps no record of ``compile``'s ``auto_scale_loss``, so it cannot be honoured
+    here.) The model's compile config still names the optimizer it was compiled with: to save
+    and load the loss scale with the model, compile with the ``LossScaleOptimizer`` yourself."""
     optimizer = model.optimizer
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) or optimizer.built:
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return
     if getattr(optimizer, "loss_scale_factor", None) is not None:
         return

@@ -3,6 +3,7 @@ its loss through compile/fit; eager heads give a loss to differentiate."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import keras
@@ -419,3 +420,16 @@ def test_sampled_softmax_trains_with_fit() -> None:
     model.compile(optimizer=keras.optimizers.Adam(0.05))
     history = model.fit([features, ids], None, epochs=8, batch_size=64, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_softmax_result_survives_copies_and_structure_maps() -> None:
+    """``tf.nest``, ``keras.tree``, ``copy`` and ``_replace`` rebuild the two-field result."""
+    result = cn.input((4,)).softmax_classifier(3)
+    assert copy.copy(result).logits is result.logits
+    assert result._replace(loss=None).logits is result.logits
+    for mapped in (
+        tf.nest.map_structure(lambda c: c, result),
+        keras.tree.map_structure(lambda c: c, result),
+    ):
+        softmax, loss = mapped
+        assert softmax is result.softmax and loss is None

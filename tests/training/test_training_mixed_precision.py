@@ -61,3 +61,19 @@ def test_float32_models_and_a_fixed_loss_scale_keep_their_optimizer() -> None:
     fixed = mixed_classifier(keras.optimizers.SGD(0.1, loss_scale_factor=128.0))
     fit(fixed, x, y, batch_size=16, verbose=0)
     assert not isinstance(fixed.optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+def test_a_recompiled_optimizer_that_trained_before_is_wrapped_again() -> None:
+    """Keras' compile wraps any optimizer under a mixed policy, trained before or not: so does
+    cn.fit after ``compile(optimizer=the same instance)``, and training goes on through it."""
+    x, y = data(32)
+    optimizer = keras.optimizers.Adam()
+    model = mixed_classifier(optimizer)
+    fit(model, x, y, batch_size=16, verbose=0)
+    assert optimizer.built and int(optimizer.iterations) == 2
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    assert model.optimizer is optimizer  # the plain optimizer again, built, with its state
+    fit(model, x, y, batch_size=16, verbose=0)
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert model.optimizer.inner_optimizer is optimizer
+    assert int(optimizer.iterations) == 4  # its moments and step count carried on
