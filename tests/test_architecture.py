@@ -21,8 +21,10 @@ DOC = ROOT / "docs" / "architecture.md"
 LAYERS: list[tuple[str, list[str]]] = [
     (
         "foundation: errors, argument checks, the step journal, names, shapes, operators, "
-        "the method registry, the private Keras internals used, the legacy-Keras check",
+        "the method registry, the private Keras internals used, the legacy-Keras check, "
+        "aligned host memory",
         [
+            "chainnet._aligned",
             "chainnet._arguments",
             "chainnet._errors",
             "chainnet._journal",

@@ -19,6 +19,8 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from chainnet._aligned import aligned_empty
+
 __all__ = [
     "ENV_VAR",
     "FILES",
@@ -291,10 +293,19 @@ def _search(
     )
 
 
+# Every array in its own aligned memory: chainnet.training.fit shares such arrays with its
+# tensors instead of copying them (see chainnet._aligned).
 def _as_images(raw: np.ndarray, flatten: bool, dtype: np.dtype) -> np.ndarray:
-    images = raw.astype(dtype)
+    images = aligned_empty(raw.shape, dtype)
+    np.copyto(images, raw, casting="unsafe")
     images /= 255
-    return images.reshape(len(raw), -1) if flatten else images[..., np.newaxis]
+    return images.reshape(len(raw), _ROWS * _COLS) if flatten else images[..., np.newaxis]
+
+
+def _as_labels(raw: np.ndarray) -> np.ndarray:
+    labels = aligned_empty(raw.shape, np.int64)
+    np.copyto(labels, raw, casting="unsafe")
+    return labels
 
 
 def load_mnist(
@@ -332,10 +343,13 @@ def load_mnist(
             f"validation_size must be in [0, {len(train_x)}] (the {len(train_x)} training images "
             f"in {source}): got {validation_size}"
         )
-    images, labels = _as_images(train_x, flatten, dtype), train_y.astype(np.int64)
+
+    def split(images: np.ndarray, labels: np.ndarray) -> Split:
+        return Split(_as_images(images, flatten, dtype), _as_labels(labels))
+
     return Mnist(
-        train=Split(images[validation_size:], labels[validation_size:]),
-        validation=Split(images[:validation_size], labels[:validation_size]),
-        test=Split(_as_images(test_x, flatten, dtype), test_y.astype(np.int64)),
+        train=split(train_x[validation_size:], train_y[validation_size:]),
+        validation=split(train_x[:validation_size], train_y[:validation_size]),
+        test=split(test_x, test_y),
         source=source,
     )

@@ -29,6 +29,7 @@ from chainnet.training._checks import (
 )
 from chainnet.training._data import (
     Arrays,
+    TensorCache,
     default_max_bytes,
     epoch_order,
     not_in_memory_reason,
@@ -39,9 +40,6 @@ from chainnet.training._loop import Programs, loss_tracker
 from chainnet.training._progress import chunk_bounds, python_logs, say
 
 __all__ = ["Trainer", "fit"]
-
-#: Training steps per loop iteration of the in-graph runs over contiguous batches.
-UNROLL = 4
 
 
 def _strategy_of(model: keras.Model) -> tf.distribute.Strategy | None:
@@ -169,6 +167,7 @@ class Trainer:
             default_max_bytes() if max_in_memory_bytes is None else int(max_in_memory_bytes)
         )
         self._programs: Programs | None = None
+        self._tensor_cache = TensorCache()
         self._programs_key: tuple[Any, ...] = ()
         self._said: set[str] = set()
 
@@ -333,7 +332,7 @@ class Trainer:
         strategy = _strategy_of(model)
         self._build(data, strategy)
         programs = self._get_programs(strategy)
-        tensors = data.tensors()
+        tensors = data.tensors(self._tensor_cache)
         batch_size = schedule.batch_size
         full, remainder = divmod(data.num_samples, batch_size)
         tail = remainder > 0 and not drop_remainder
@@ -345,8 +344,9 @@ class Trainer:
             seed = int(np.random.randint(0, 2**31 - 1))
         val_tensors = val_order = None
         if validation is not None:
-            val_tensors = validation.tensors()
+            val_tensors = validation.tensors(self._tensor_cache)
             val_order = epoch_order(validation.num_samples, 0, 0, shuffle=False)
+        self._tensor_cache.keep_only_used()
 
         callback_list = keras.callbacks.CallbackList(
             callbacks,
@@ -363,7 +363,6 @@ class Trainer:
         updates = self.progress_updates if batch_hooks else 1
         longest = max(stop - start for start, stop in chunk_bounds(min(steps, full), updates))
         defer = longest > 0 and programs.can_defer(data.head(1)[0], longest * batch_size)
-        contiguous = defer and programs.contiguous_ok(tensors, longest * batch_size)
         model.stop_training = False
         callback_list.on_train_begin()
         initial_epoch = resume_epoch(model) or initial_epoch
@@ -403,7 +402,6 @@ class Trainer:
                     batch_size,
                     run_tail,
                     defer and stop > start,
-                    contiguous and stop > start,
                 )
                 cursor = end
                 if batch_hooks:
@@ -515,10 +513,7 @@ class Trainer:
         callback_list.on_test_begin()
         programs = self._programs
         defer = full > 0 and programs.can_defer(validation.head(1)[0], full * batch_size)
-        contiguous = defer and programs.contiguous_ok(tensors, full * batch_size)
-        self._run_program(
-            programs.evaluate, tensors, order, batch_size, remainder > 0, defer, contiguous
-        )
+        self._run_program(programs.evaluate, tensors, order, batch_size, remainder > 0, defer)
         logs = python_logs(self.model.get_metrics_result())
         callback_list.on_test_end(logs)
         return {f"val_{k}": v for k, v in logs.items()}
@@ -546,7 +541,7 @@ class Trainer:
             self.jit_compile,
         )
         if self._programs is None or key != self._programs_key:
-            self._programs = Programs(model, strategy, self.jit_compile, UNROLL)
+            self._programs = Programs(model, strategy, self.jit_compile)
             self._programs_key = key
         return self._programs
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -49,9 +50,10 @@ class Programs:
     ``order[i*batch_size:(i+1)*batch_size]``, gathered in-graph), then, when ``tail`` is true, the
     smaller last batch, and returns whether every trainable weight is still finite.
     ``evaluate(data, order, batch_size, tail, defer)`` runs every evaluation step. Both update
-    the model's metric objects. With ``defer`` the predictions and losses of the run are kept in
-    ``TensorArray``s and the metrics are updated once at its end, on all of its samples (same
-    values: see :meth:`can_defer`), which saves many small ops per step. Under a
+    the model's metric objects. With ``defer`` the predictions (the logits of a softmax output:
+    see :meth:`_kept`) and losses of the run are kept in ``TensorArray``s and the metrics are
+    updated once at its end, on all of its samples (same values: see :meth:`can_defer`), which
+    saves many small ops per step. Under a
     ``MirroredStrategy`` each batch is split across the replicas inside the graph.
 
     Example:
@@ -67,15 +69,12 @@ class Programs:
 
     #: At most this many predicted values are kept for one deferred metric update.
     defer_budget = 1 << 24
-    #: At most this many bytes of a run's samples are gathered at once (see ``contiguous_ok``).
-    gather_budget = 1 << 30
 
     def __init__(
         self,
         model: keras.Model,
         strategy: tf.distribute.Strategy | None = None,
         jit_compile: bool = False,
-        unroll: int = 1,
     ) -> None:
         self.model = model
         self.strategy = strategy
@@ -89,12 +88,20 @@ class Programs:
             model, "call_signature_parameters", ["training"]
         )
         self.loss_has_training_arg = "training" in inspect.signature(model.compute_loss).parameters
-        self.unroll = unroll
         self._output_spec: Any = None
+        self._softmaxed: tuple[bool, ...] = ()
         # plain graph code (explicit while loops): no autograph conversion, which costs seconds
         options = dict(jit_compile=jit_compile, reduce_retracing=True, autograph=False)
         self.train = tf.function(self._train, **options)
         self.evaluate = tf.function(self._evaluate, **options)
+        # The deferred runs' steps, traced once per batch shape and called (then inlined by
+        # TensorFlow) wherever a run takes a step: in its loop, and on its smaller last batch.
+        self._train_step = tf.function(
+            functools.partial(self._train_batch, defer=True), autograph=False
+        )
+        self._test_step = tf.function(
+            functools.partial(self._test_batch, defer=True), autograph=False
+        )
 
     def can_defer(self, x_head: Any, samples: int) -> bool:
         """Whether metric updates can wait for the end of a run of ``samples`` samples.
@@ -131,16 +138,16 @@ class Programs:
         batch_size: int,
         tail: bool,
         defer: bool,
-        contiguous: bool = False,
     ) -> tf.Tensor:
         full = tf.size(order) // batch_size
         batches = tf.reshape(order[: full * batch_size], [-1, batch_size])
+        rest = order[full * batch_size :] if tail else None
         if defer:
-            self._deferred(self._train_batch, data, batches, start, stop, batch_size, contiguous)
+            self._deferred(self._train_step, data, batches, start, stop, batch_size, rest)
         else:
             self._steps(self._train_batch, data, batches, start, stop)
-        if tail:
-            self._run(self._train_batch, data, order[full * batch_size :])
+            if rest is not None:
+                self._run(self._train_batch, data, rest)
         return self._weights_finite()
 
     def _weights_finite(self) -> tf.Tensor:
@@ -162,18 +169,16 @@ class Programs:
         batch_size: int,
         tail: bool,
         defer: bool,
-        contiguous: bool = False,
     ) -> None:
         full = tf.size(order) // batch_size
         batches = tf.reshape(order[: full * batch_size], [-1, batch_size])
+        rest = order[full * batch_size :] if tail else None
         if defer:
-            self._deferred(
-                self._test_batch, data, batches, tf.constant(0), full, batch_size, contiguous
-            )
+            self._deferred(self._test_step, data, batches, tf.constant(0), full, batch_size, rest)
         else:
             self._steps(self._test_batch, data, batches, tf.constant(0), full)
-        if tail:
-            self._run(self._test_batch, data, order[full * batch_size :])
+            if rest is not None:
+                self._run(self._test_batch, data, rest)
 
     def _steps(
         self,
@@ -191,16 +196,6 @@ class Programs:
 
         tf.while_loop(lambda i: i < stop, body, [start])
 
-    def contiguous_ok(self, data: Batch, samples: int) -> bool:
-        """Whether a run of ``samples`` samples may be gathered at once (one copy of its data
-        in memory, at most :attr:`gather_budget` bytes) and cut into contiguous batches."""
-        if self.strategy is not None or self.dynamic_batch:
-            return False
-        per_sample = sum(
-            int(np.prod(t.shape[1:])) * t.dtype.size for t in tf.nest.flatten(data) if t is not None
-        )
-        return samples * per_sample <= self.gather_budget
-
     def _deferred(
         self,
         step: Callable[..., Any],
@@ -209,70 +204,55 @@ class Programs:
         start: tf.Tensor,
         stop: tf.Tensor,
         batch_size: int,
-        contiguous: bool,
+        rest: tf.Tensor | None = None,
     ) -> None:
-        """Steps ``start..stop-1`` keeping predictions and losses; then one metric update.
-
-        With ``contiguous``, the run's samples are gathered once, in the epoch's order, and
-        each step takes the next ``batch_size`` of them (a slice, not a gather), ``unroll``
-        steps per loop iteration."""
+        """Steps ``start..stop-1``, then the step on the samples ``rest`` (the smaller last
+        batch) when given, keeping what :meth:`_kept` keeps of the predictions, and the losses,
+        in ``TensorArray``s; then one update of the loss tracker and the metrics on all of them.
+        """
         model = self.model
         count = stop - start
-        flat_spec = tf.nest.flatten(self._output_spec)
+        run_batches = batches[start:stop]
         predictions = [
             tf.TensorArray(t.dtype, size=count, element_shape=(batch_size, *t.shape[1:]))
-            for t in flat_spec
+            for t in tf.nest.flatten(self._output_spec)
         ]
         losses = tf.TensorArray(tf.float32, size=count, element_shape=())
-        run_index = tf.reshape(batches[start:stop], [-1])
-        run = _gather(data, run_index) if contiguous else None
 
-        def one_step(i: tf.Tensor, predictions: list[Any], losses: Any) -> tuple[Any, ...]:
-            if run is not None:
-                batch = _map(
-                    lambda t: t[(i - start) * batch_size : (i - start + 1) * batch_size], run
-                )
-                batch = _map(lambda t: tf.ensure_shape(t, [batch_size, *t.shape[1:]]), batch)
-            else:
-                index = batches[i]
-                if self.dynamic_batch:
-                    index = tf.raw_ops.PlaceholderWithDefault(input=index, shape=[None])
-                batch = _gather(data, index)
-            y_pred, loss = step(batch, defer=True)
-            predictions = [
-                array.write(i - start, value)
-                for array, value in zip(predictions, tf.nest.flatten(y_pred))
-            ]
-            return predictions, losses.write(i - start, tf.cast(loss, tf.float32))
+        def body(j: tf.Tensor, predictions: list[Any], losses: Any) -> tuple[Any, ...]:
+            index = run_batches[j]
+            if self.dynamic_batch:
+                index = tf.raw_ops.PlaceholderWithDefault(input=index, shape=[None])
+            kept, loss = step(_gather(data, index))
+            predictions = [array.write(j, value) for array, value in zip(predictions, kept)]
+            return j + 1, predictions, losses.write(j, tf.cast(loss, tf.float32))
 
-        unroll = self.unroll if run is not None else 1
-
-        def body(i: tf.Tensor, predictions: list[Any], losses: Any) -> tuple[Any, ...]:
-            for k in range(unroll):
-                predictions, losses = one_step(i + k, predictions, losses)
-            return i + unroll, predictions, losses
-
-        grouped = start + (count // unroll) * unroll
-        i, predictions, losses = tf.while_loop(
-            lambda i, *_: i < grouped, body, [start, predictions, losses]
+        _, predictions, losses = tf.while_loop(
+            lambda j, *_: j < count, body, [tf.constant(0), predictions, losses]
         )
-        if unroll > 1:  # the last count % unroll steps
-
-            def single(i: tf.Tensor, predictions: list[Any], losses: Any) -> tuple[Any, ...]:
-                return (i + 1, *one_step(i, predictions, losses))
-
-            _, predictions, losses = tf.while_loop(
-                lambda i, *_: i < stop, single, [i, predictions, losses]
+        kept_values = [[array.concat() for array in predictions]]
+        loss_values = [losses.stack()]
+        weights = [tf.fill([count], batch_size)]
+        samples = tf.reshape(run_batches, [-1])
+        if rest is not None:
+            kept, loss = step(_gather(data, rest))
+            kept_values.append(kept)
+            loss_values.append(tf.cast(loss, tf.float32)[None])
+            weights.append(tf.size(rest)[None])
+            samples = tf.concat([samples, rest], axis=0)
+        flat_predictions = [
+            tf.nn.softmax(values) if softmaxed else values
+            for values, softmaxed in zip(
+                (tf.concat(part, axis=0) for part in zip(*kept_values)), self._softmaxed
             )
-        if run is None:
-            run = _gather((None, data[1], data[2]), run_index)
-        _, y, sample_weight = run
+        ]
+        _, y, sample_weight = _gather((None, data[1], data[2]), samples)
         tracker = loss_tracker(model)
         if tracker is not None:
-            tracker.update_state(losses.stack(), sample_weight=tf.fill([count], batch_size))
-        y_pred = tf.nest.pack_sequence_as(
-            self._output_spec, [array.concat() for array in predictions]
-        )
+            tracker.update_state(
+                tf.concat(loss_values, axis=0), sample_weight=tf.concat(weights, axis=0)
+            )
+        y_pred = tf.nest.pack_sequence_as(self._output_spec, flat_predictions)
         model.compute_metrics(None, y, y_pred, sample_weight=sample_weight)
 
     # -- one step (plain graph code, like Keras's own train_step: no autograph) ----------------
@@ -303,7 +283,7 @@ class Programs:
             gradients = tape.gradient(scaled, weights)
             model.optimizer.apply_gradients(zip(gradients, weights))
         if defer:
-            return y_pred, loss
+            return self._kept(y_pred), loss
         self._update_metrics(x, y, y_pred, sample_weight)
         return None
 
@@ -317,10 +297,30 @@ class Programs:
         y_pred = model(x, training=False) if self.has_training_arg else model(x)
         loss = self._compute_loss(x, y, y_pred, sample_weight, training=False)
         if defer:
-            return y_pred, loss
+            return self._kept(y_pred), loss
         _track_loss(model, loss, x)
         self._update_metrics(x, y, y_pred, sample_weight)
         return None
+
+    def _kept(self, y_pred: Any) -> list[tf.Tensor]:
+        """What a deferred run keeps of each (flattened) output for its one metric update: the
+        logits of an output that is their softmax (a ``Softmax`` op, over the last axis), the
+        output itself otherwise. The softmax is then applied once, at the end of the run, to all
+        of its logits: the same values (the softmax of a row depends on that row alone), and a
+        step without a softmax to compute when nothing else needs one, such as a loss that
+        reads the logits (Keras' cross-entropies do). Records which outputs were softmaxes in
+        :attr:`_softmaxed`."""
+        kept, softmaxed = [], []
+        for value in tf.nest.flatten(y_pred):
+            op = getattr(value, "op", None)
+            if op is not None and op.type == "Softmax":
+                kept.append(op.inputs[0])
+                softmaxed.append(True)
+            else:
+                kept.append(value)
+                softmaxed.append(False)
+        self._softmaxed = tuple(softmaxed)
+        return kept
 
     def _compute_loss(
         self, x: Any, y: Any, y_pred: Any, sample_weight: Any, training: bool

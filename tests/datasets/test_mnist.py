@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from chainnet._aligned import is_aligned
 from chainnet.datasets import Mnist, MnistFormatError, MnistNotFoundError, Split, load_mnist
 from chainnet.datasets import mnist as mnist_module
 from chainnet.datasets.mnist import ENV_VAR, FILES, read_idx, write_idx
+from chainnet.training._data import TensorCache
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "mnist-small"
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mnist"
@@ -81,6 +83,16 @@ def test_flatten_dtype_and_unpacking() -> None:
     assert data.validation.images.shape == (0, 784)
     square = load_mnist(FIXTURE, validation_size=0).train.images
     np.testing.assert_allclose(x, square.reshape(600, 784), rtol=1e-6)
+
+
+def test_arrays_are_aligned_so_that_training_shares_them_without_a_copy() -> None:
+    data = load_mnist(FIXTURE, validation_size=100)
+    for split in (data.train, data.test):
+        for array in split:
+            assert is_aligned(array) and array.flags.c_contiguous and array.flags.writeable
+    tensor = TensorCache().tensor(data.train.images)  # shared: an edit shows in the tensor
+    data.train.images[0, 0, 0, 0] = 0.5
+    assert tensor.numpy()[0, 0, 0, 0] == 0.5
 
 
 def test_repr_is_short() -> None:

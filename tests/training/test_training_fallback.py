@@ -155,11 +155,12 @@ def test_memmap_falls_back(tmp_path: Path, fit_calls: list[dict[str, Any]]) -> N
 
 def test_training_package_imports_only_tensorflow_keras_numpy_and_itself() -> None:
     """Besides itself, only the bottom of chainnet (layers 1 and 2 of docs/architecture.md): its
-    errors, the private Keras internals it needs, and the head layers whose labels ``fit``
-    checks."""
+    errors, the private Keras internals it needs, aligned host memory, and the head layers
+    whose labels ``fit`` checks."""
     allowed = {"tensorflow", "keras", "numpy", "chainnet", "__future__"}
     below = (
         "chainnet.training",
+        "chainnet._aligned",
         "chainnet._errors",
         "chainnet._keras_compat",
         "chainnet.layers.losses",
