@@ -1,5 +1,6 @@
 """Training speed on MNIST: default ``model.fit`` vs tuned ``steps_per_execution`` vs a
-hand-written in-graph epoch loop vs ``chainnet.training.fit``.
+hand-written in-graph epoch loop vs ``chainnet.training.fit`` (and, for the MLP, ``fit`` with
+``jit_compile=True``).
 
 Usage (from the repository root)::
 
@@ -89,9 +90,15 @@ def cnn() -> keras.Model:
     return keras.Model(inputs, keras.layers.Dense(10)(h))
 
 
+# ``xla``: whether to run (e), chainnet with XLA. Not for the CNN: XLA's CPU convolutions took
+# 24 s an epoch of 6,400 images where the graph path took 0.9 s (measured on the 2-core machine).
 WORKLOADS: dict[str, dict[str, Any]] = {
-    "MLP": dict(build=mlp, optimizer=lambda: keras.optimizers.SGD(0.5), from_logits=False),
-    "CNN": dict(build=cnn, optimizer=lambda: keras.optimizers.Adam(1e-4), from_logits=True),
+    "MLP": dict(
+        build=mlp, optimizer=lambda: keras.optimizers.SGD(0.5), from_logits=False, xla=True
+    ),
+    "CNN": dict(
+        build=cnn, optimizer=lambda: keras.optimizers.Adam(1e-4), from_logits=True, xla=False
+    ),
 }
 
 
@@ -148,7 +155,14 @@ class FitRunner:
 
 class ChainnetRunner(FitRunner):
     """(d): ``chainnet.training.fit``, one epoch per call; the whole call is timed (its setup:
-    checks, conversion of the arrays, callbacks, included)."""
+    checks, conversion of the arrays, callbacks, included). (e): the same with
+    ``jit_compile=True`` (XLA)."""
+
+    def __init__(
+        self, model: keras.Model, x: np.ndarray, y: np.ndarray, jit_compile: bool = False
+    ) -> None:
+        super().__init__(model, x, y)
+        self.jit_compile = jit_compile
 
     def epoch(self, epoch: int) -> tuple[float, float]:
         wall, cpu = time.perf_counter(), time.process_time()
@@ -161,6 +175,7 @@ class ChainnetRunner(FitRunner):
             initial_epoch=epoch,
             verbose=0,
             seed=0,
+            jit_compile=self.jit_compile,
         )
         return time.perf_counter() - wall, time.process_time() - cpu
 
@@ -242,6 +257,10 @@ def bench(
         "(c) tf.function loop": LoopRunner(fresh(spec, weights), x, y),
         "(d) chainnet fit": ChainnetRunner(fresh(spec, weights), x, y),
     }
+    if spec["xla"]:
+        runners["(e) chainnet fit, XLA"] = ChainnetRunner(
+            fresh(spec, weights), x, y, jit_compile=True
+        )
     times: dict[str, list[tuple[float, float]]] = {label: [] for label in runners}
     for epoch in range(epochs):
         for label, runner in runners.items():
@@ -293,6 +312,12 @@ def table(all_results: dict[str, dict[str, Result]], epochs: dict[str, int]) -> 
             f"d/a = {d / a:.2f}, d/c = {d / c:.2f};  cpu: d/a = {d_cpu / a_cpu:.2f}, "
             f"d/c = {d_cpu / c_cpu:.2f}"
         )
+        if "(e) chainnet fit, XLA" in results:
+            e, _, e_total = results["(e) chainnet fit, XLA"][:3]
+            lines.append(
+                f"{name:<5} with XLA (jit_compile=True): total e/a = {e_total / a_total:.2f}, "
+                f"e/c = {e_total / c_total:.2f}; steady e = {e:.3f}, e/c = {e / c:.2f}"
+            )
         lines.append("")
     return "\n".join(lines)
 

@@ -21,6 +21,10 @@ ALIGNMENT = 64
 def aligned_empty(shape: int | tuple[int, ...], dtype: npt.DTypeLike) -> np.ndarray:
     """An uninitialised C-contiguous array whose memory starts on an :data:`ALIGNMENT` boundary.
 
+    ``chainnet.training.fit`` turns such an array (of the tensor's dtype: ``float32`` for
+    floats, by default) into a tensor on the same memory, without copying it; fill it with
+    ``np.copyto`` or by slicing, once, and train on it as often as you like.
+
     Args:
         shape: The array's shape.
         dtype: The array's dtype.
@@ -29,9 +33,11 @@ def aligned_empty(shape: int | tuple[int, ...], dtype: npt.DTypeLike) -> np.ndar
         A writable array of ``shape`` and ``dtype``; its ``base`` keeps the memory alive.
 
     Examples:
-        >>> array = aligned_empty((3, 5), "float32")
-        >>> array.shape, array.dtype.name, is_aligned(array)
-        ((3, 5), 'float32', True)
+        >>> import numpy as np
+        >>> images = aligned_empty((1000, 28, 28, 1), "float32")
+        >>> np.copyto(images, np.zeros((1000, 28, 28, 1)))
+        >>> images.shape, images.dtype.name, images.ctypes.data % 64
+        ((1000, 28, 28, 1), 'float32', 0)
     """
     dtype = np.dtype(dtype)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)

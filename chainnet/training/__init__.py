@@ -3,6 +3,7 @@
 :func:`fit` trains any compiled ``keras.Model`` (such as ``chain.model()`` returns) several times
 faster than ``model.fit`` on in-memory data, with Keras callbacks, a progress bar and a
 ``History``; :class:`Trainer` keeps the compiled functions of one model across calls.
+:func:`aligned_empty` makes an array that ``fit`` turns into a tensor without copying it.
 
 Examples:
     >>> import keras, numpy as np
@@ -15,7 +16,8 @@ Examples:
     2
 """
 
+from chainnet._aligned import aligned_empty
 from chainnet.training._data import epoch_order
 from chainnet.training._fit import Trainer, fit
 
-__all__ = ["Trainer", "epoch_order", "fit"]
+__all__ = ["Trainer", "aligned_empty", "epoch_order", "fit"]

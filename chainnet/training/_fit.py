@@ -633,7 +633,11 @@ def fit(
     or tensors (or lists/dicts of them) each epoch runs as ``progress_updates`` calls of one
     ``tf.function``: shuffle (seeded by ``seed`` and the epoch), ``tf.gather`` batching,
     forward, gradient, update and metrics all stay in the graph, and so do ``steps_per_epoch``,
-    ``validation_steps``, ``validation_batch_size`` and ``validation_freq``. ``batch_size``
+    ``validation_steps``, ``validation_batch_size`` and ``validation_freq``. NumPy arrays
+    become tensors without a copy when they are aligned as TensorFlow needs (see
+    :func:`aligned_empty`; ``chainnet.datasets``' arrays are); any other array is copied once,
+    and the copy is kept for the next call on the same array and refreshed with its current
+    values (an edit in place between calls is trained on). ``batch_size``
     defaults to 32; a smaller last batch is trained unless ``drop_remainder=True``. Keras
     callbacks run at epoch boundaries (batch callbacks and the progress bar after each chunk).
     If the loss, or any trainable weight, becomes NaN or inf, training stops and the weights
