@@ -89,7 +89,8 @@ class Programs:
         )
         self.loss_has_training_arg = "training" in inspect.signature(model.compute_loss).parameters
         self._output_spec: Any = None
-        self._softmaxed: tuple[bool, ...] = ()
+        # for training (True) and evaluation (False) steps: which outputs _kept took logits of
+        self._softmaxed: dict[bool, tuple[bool, ...]] = {}
         # plain graph code (explicit while loops): no autograph conversion, which costs seconds
         options = dict(jit_compile=jit_compile, reduce_retracing=True, autograph=False)
         self.train = tf.function(self._train, **options)
@@ -143,7 +144,7 @@ class Programs:
         batches = tf.reshape(order[: full * batch_size], [-1, batch_size])
         rest = order[full * batch_size :] if tail else None
         if defer:
-            self._deferred(self._train_step, data, batches, start, stop, batch_size, rest)
+            self._deferred(True, data, batches, start, stop, batch_size, rest)
         else:
             self._steps(self._train_batch, data, batches, start, stop)
             if rest is not None:
@@ -174,7 +175,7 @@ class Programs:
         batches = tf.reshape(order[: full * batch_size], [-1, batch_size])
         rest = order[full * batch_size :] if tail else None
         if defer:
-            self._deferred(self._test_step, data, batches, tf.constant(0), full, batch_size, rest)
+            self._deferred(False, data, batches, tf.constant(0), full, batch_size, rest)
         else:
             self._steps(self._test_batch, data, batches, tf.constant(0), full)
             if rest is not None:
@@ -198,7 +199,7 @@ class Programs:
 
     def _deferred(
         self,
-        step: Callable[..., Any],
+        training: bool,
         data: Batch,
         batches: tf.Tensor,
         start: tf.Tensor,
@@ -206,11 +207,13 @@ class Programs:
         batch_size: int,
         rest: tf.Tensor | None = None,
     ) -> None:
-        """Steps ``start..stop-1``, then the step on the samples ``rest`` (the smaller last
-        batch) when given, keeping what :meth:`_kept` keeps of the predictions, and the losses,
-        in ``TensorArray``s; then one update of the loss tracker and the metrics on all of them.
+        """Steps ``start..stop-1`` (training steps, or evaluation steps for ``training=False``),
+        then the step on the samples ``rest`` (the smaller last batch) when given, keeping what
+        :meth:`_kept` keeps of the predictions, and the losses, in ``TensorArray``s; then one
+        update of the loss tracker and the metrics on all of them.
         """
         model = self.model
+        step = self._train_step if training else self._test_step
         count = stop - start
         run_batches = batches[start:stop]
         predictions = [
@@ -243,7 +246,8 @@ class Programs:
         flat_predictions = [
             tf.nn.softmax(values) if softmaxed else values
             for values, softmaxed in zip(
-                (tf.concat(part, axis=0) for part in zip(*kept_values)), self._softmaxed
+                (tf.concat(part, axis=0) for part in zip(*kept_values)),
+                self._softmaxed[training],
             )
         ]
         _, y, sample_weight = _gather((None, data[1], data[2]), samples)
@@ -283,7 +287,7 @@ class Programs:
             gradients = tape.gradient(scaled, weights)
             model.optimizer.apply_gradients(zip(gradients, weights))
         if defer:
-            return self._kept(y_pred), loss
+            return self._kept(y_pred, training=True), loss
         self._update_metrics(x, y, y_pred, sample_weight)
         return None
 
@@ -297,19 +301,19 @@ class Programs:
         y_pred = model(x, training=False) if self.has_training_arg else model(x)
         loss = self._compute_loss(x, y, y_pred, sample_weight, training=False)
         if defer:
-            return self._kept(y_pred), loss
+            return self._kept(y_pred, training=False), loss
         _track_loss(model, loss, x)
         self._update_metrics(x, y, y_pred, sample_weight)
         return None
 
-    def _kept(self, y_pred: Any) -> list[tf.Tensor]:
+    def _kept(self, y_pred: Any, training: bool) -> list[tf.Tensor]:
         """What a deferred run keeps of each (flattened) output for its one metric update: the
         logits of an output that is their softmax (a ``Softmax`` op, over the last axis), the
         output itself otherwise. The softmax is then applied once, at the end of the run, to all
         of its logits: the same values (the softmax of a row depends on that row alone), and a
         step without a softmax to compute when nothing else needs one, such as a loss that
         reads the logits (Keras' cross-entropies do). Records which outputs were softmaxes in
-        :attr:`_softmaxed`."""
+        ``_softmaxed[training]`` (a model may end differently when training)."""
         kept, softmaxed = [], []
         for value in tf.nest.flatten(y_pred):
             op = getattr(value, "op", None)
@@ -319,7 +323,7 @@ class Programs:
             else:
                 kept.append(value)
                 softmaxed.append(False)
-        self._softmaxed = tuple(softmaxed)
+        self._softmaxed[training] = tuple(softmaxed)
         return kept
 
     def _compute_loss(

@@ -147,7 +147,7 @@ def test_deferred_metrics_see_probabilities_though_the_run_keeps_logits() -> Non
     model = classifier(metrics=metrics)
     history = fit(model, x, y, batch_size=16, epochs=2, validation_data=(x, y), seed=0, verbose=0)
     programs = getattr(model, _TRAINER_ATTRIBUTE)._programs
-    assert programs._softmaxed == (True,)  # the softmax output's logits were kept
+    assert programs._softmaxed == {True: (True,), False: (True,)}  # logits were kept
     expected = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
     for name in ("loss", "accuracy", "xent", "top2"):
         assert history.history[f"val_{name}"][-1] == pytest.approx(expected[name], rel=1e-5)
@@ -165,6 +165,33 @@ def test_an_output_that_is_not_a_softmax_is_kept_as_it_is() -> None:
         metrics=["accuracy"],
     )
     history = fit(model, x, y, batch_size=16, epochs=1, validation_data=(x, y), verbose=0)
-    assert getattr(model, _TRAINER_ATTRIBUTE)._programs._softmaxed == (False,)
+    assert getattr(model, _TRAINER_ATTRIBUTE)._programs._softmaxed == {
+        True: (False,),
+        False: (False,),
+    }
     expected = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
     assert history.history["val_accuracy"][-1] == pytest.approx(expected["accuracy"])
+
+
+class SoftmaxWhenTraining(keras.layers.Layer):
+    """A softmax while training, the identity otherwise."""
+
+    def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+        return tf.nn.softmax(inputs) if training else inputs
+
+
+def test_training_and_evaluation_steps_keep_their_own_outputs() -> None:
+    """What a run keeps is recorded for training and evaluation steps apart: an output that is
+    a softmax only while training is kept as it is by evaluation runs."""
+    x, y = data(64)
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((x.shape[1],))
+    outputs = SoftmaxWhenTraining()(keras.layers.Dense(3)(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    targets = np.eye(3, dtype="float32")[y]
+    history = fit(model, x, targets, batch_size=16, epochs=2, validation_data=(x, targets))
+    programs = getattr(model, _TRAINER_ATTRIBUTE)._programs
+    assert programs._softmaxed == {True: (True,), False: (False,)}
+    expected = model.evaluate(x, targets, batch_size=16, verbose=0, return_dict=True)
+    assert history.history["val_mae"][-1] == pytest.approx(expected["mae"], rel=1e-5)
