@@ -167,17 +167,24 @@ def _dtype_policy(value: Any) -> str:
     return str(policy.name)
 
 
-@contextlib.contextmanager
-def step_dtype_policy() -> Iterator[None]:
+def step_dtype_policy() -> contextlib.AbstractContextManager[None]:
     """Makes the scope's ``dtype`` policy Keras' policy while one step builds its layers and
     applies them (Keras reads it when a layer is made), then puts the previous one back.
 
     Keras keeps its policy per thread, so other threads never see the change; without a
-    ``dtype`` key in force nothing changes.
+    ``dtype`` key in force nothing changes (and nothing is done: every step asks).
     """
     policy = current_defaults().globals.get("dtype")
+    if policy is None:
+        return contextlib.nullcontext()
+    return _policy_in_force(policy)
+
+
+@contextlib.contextmanager
+def _policy_in_force(policy: str) -> Iterator[None]:
+    """Keras' dtype policy set to ``policy`` in the block (unless it is already)."""
     previous = keras.config.dtype_policy()
-    if policy is None or policy == previous.name:
+    if policy == previous.name:
         yield
         return
     keras.config.set_dtype_policy(policy)

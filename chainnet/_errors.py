@@ -32,12 +32,27 @@ class ChainTypeError(ChainError, TypeError):
     __module__ = "chainnet"
 
 
+# whether a code object's (absolute) file is in the package, by file name: every step asks
+_INSIDE: dict[str, bool] = {}
+
+
+def _inside(filename: str) -> bool:
+    """Whether ``filename`` is in the package (a relative name is resolved against the
+    current directory each time; an absolute one once)."""
+    inside = _INSIDE.get(filename)
+    if inside is None:
+        inside = os.path.abspath(filename).startswith(_PACKAGE_DIR)
+        if os.path.isabs(filename):
+            _INSIDE[filename] = inside
+    return inside
+
+
 def call_site() -> str:
     """Returns ``file:line`` of the innermost frame outside chainnet (and autograph's wrappers)."""
     frame = sys._getframe(1)
     while frame is not None:
         module = str(frame.f_globals.get("__name__", ""))
-        inside = os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR)
+        inside = _inside(frame.f_code.co_filename)
         if not inside and not module.startswith(_WRAPPER_MODULES):
             return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back  # type: ignore[assignment]

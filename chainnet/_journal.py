@@ -9,9 +9,9 @@ succeeds, an enclosing step inherits them (a failure there undoes the inner step
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from types import TracebackType
 from typing import Any
 
 __all__ = ["all_or_nothing", "on_failure", "rename_layer"]
@@ -21,8 +21,33 @@ _UNDO: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.Con
 )
 
 
-@contextlib.contextmanager
-def all_or_nothing() -> Iterator[None]:
+class _Step:
+    """The context manager :func:`all_or_nothing` returns (a class: every chain step opens
+    one, and a generator-based one costs several times more)."""
+
+    __slots__ = ("_outer", "_token", "_undo")
+
+    def __enter__(self) -> None:
+        self._outer = _UNDO.get()
+        self._undo: list[Callable[[], None]] = []
+        self._token = _UNDO.set(self._undo)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        _UNDO.reset(self._token)
+        if kind is not None:
+            for action in reversed(self._undo):
+                action()
+            return  # the error propagates
+        if self._outer is not None:
+            self._outer.extend(self._undo)
+
+
+def all_or_nothing() -> _Step:
     """Runs the block as one step: if it raises, every recorded change is undone.
 
     Examples:
@@ -37,19 +62,7 @@ def all_or_nothing() -> Iterator[None]:
         >>> state
         {'a': 1}
     """
-    outer = _UNDO.get()
-    undo: list[Callable[[], None]] = []
-    token = _UNDO.set(undo)
-    try:
-        yield
-    except BaseException:
-        _UNDO.reset(token)
-        for action in reversed(undo):
-            action()
-        raise
-    _UNDO.reset(token)
-    if outer is not None:
-        outer.extend(undo)
+    return _Step()
 
 
 def on_failure(action: Callable[[], None]) -> None:

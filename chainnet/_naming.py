@@ -13,7 +13,7 @@ import keras
 
 from chainnet._errors import ChainError
 
-__all__ = ["check_name", "free_stem", "has_automatic_name", "snake_case"]
+__all__ = ["check_name", "free_index", "free_stem", "has_automatic_name", "snake_case", "stem_at"]
 
 _VALID_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -66,10 +66,31 @@ def free_stem(
         >>> free_stem("head", {"head_1_loss", "head"}, ("", "_loss"))
         'head_2'
     """
+    return stem_at(base, free_index(base, taken, suffixes))
+
+
+def stem_at(base: str, index: int) -> str:
+    """``base`` for index 0, else ``base_<index>``: the names :func:`free_stem` tries."""
+    return base if index == 0 else f"{base}_{index}"
+
+
+def free_index(
+    base: str,
+    taken: Container[str] | Callable[[str], bool],
+    suffixes: Sequence[str] = ("",),
+    start: int = 0,
+) -> int:
+    """The index of :func:`free_stem`'s answer, tried from ``start`` on (the caller knows
+    every stem below it is taken), so a network names its n-th step without trying n names.
+
+    Examples:
+        >>> free_index("add", {"add", "add_1", "add_3"}, start=1)
+        2
+    """
     is_taken = taken if callable(taken) else taken.__contains__
-    index = 0
+    index = start
     while True:
-        stem = base if index == 0 else f"{base}_{index}"
+        stem = stem_at(base, index)
         if not any(is_taken(stem + suffix) for suffix in suffixes):
-            return stem
+            return index
         index += 1

@@ -42,7 +42,7 @@ from chainnet._inner import (
 )
 from chainnet._journal import on_failure, rename_layer
 from chainnet._keras_compat import keras_history_layer
-from chainnet._naming import check_name, free_stem
+from chainnet._naming import check_name, free_index, free_stem, stem_at
 from chainnet._node import Node
 from chainnet._summary import summary_text
 from chainnet._weights import WeightsReport, load_into
@@ -54,13 +54,20 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class _StepNaming:
-    """The automatic name the running step chose (its stem and base), if it chose one."""
+    """The automatic name the running step chose (its stem and base), if it chose one; as a
+    context manager (see :func:`naming_step`), the step it opens."""
 
-    __slots__ = ("base", "stem")
+    __slots__ = ("_token", "base", "stem")
 
     def __init__(self) -> None:
         self.base: str | None = None
         self.stem: str | None = None
+
+    def __enter__(self) -> None:
+        self._token = _STEP.set(self)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _STEP.reset(self._token)
 
 
 _STEP: contextvars.ContextVar[_StepNaming | None] = contextvars.ContextVar(
@@ -68,14 +75,9 @@ _STEP: contextvars.ContextVar[_StepNaming | None] = contextvars.ContextVar(
 )
 
 
-@contextlib.contextmanager
-def naming_step() -> Iterator[None]:
+def naming_step() -> contextlib.AbstractContextManager[None]:
     """Opens a step: the nodes it adds record the automatic name it chose (see :class:`Node`)."""
-    token = _STEP.set(_StepNaming())
-    try:
-        yield
-    finally:
-        _STEP.reset(token)
+    return _StepNaming()
 
 
 def step_stem(name: str) -> tuple[str | None, str | None]:
@@ -125,6 +127,9 @@ class Network:
         self._merged_into: Network | None = None
         # activations() models by requested names, with the step names of their inputs
         self._models: dict[tuple[str, ...], tuple[keras.Model, list[str]]] = {}
+        # next_name's (base, suffixes) -> an index below which every stem is taken: names only
+        # grow, except when a step is undone or networks merge, which clear it
+        self._taken_below: dict[tuple[str, tuple[str, ...]], int] = {}
 
     @classmethod
     def use_chain_class(cls, chain_class: Callable[..., Any]) -> None:
@@ -203,7 +208,10 @@ class Network:
                         f"used by {self._where(taken)}. Names must be unique within a network."
                     )
             return explicit
-        stem = free_stem(base, self._owner, suffixes)
+        key = (base, tuple(suffixes))
+        index = free_index(base, self._owner, suffixes, start=self._taken_below.get(key, 0))
+        self._taken_below[key] = index
+        stem = stem_at(base, index)
         step = _STEP.get()
         if step is not None:
             step.base, step.stem = base, stem
@@ -260,6 +268,7 @@ class Network:
 
         def undo() -> None:
             added.undo()
+            self._taken_below.clear()
             if node.method == "input":
                 self._inputs.remove(node.name)
             self._models.clear()
@@ -334,6 +343,8 @@ class Network:
         def undo() -> None:
             a._nodes, a._chains, a._layers, a._tensors, a._owner, a._inputs = tables
             a._models.clear()
+            a._taken_below.clear()
+            b._taken_below.clear()
             b._merged_into = None
 
         on_failure(undo)
@@ -341,6 +352,8 @@ class Network:
         for node, chain in pairs:  # the merged network, in creation order
             a._record(node, chain)
         a._models.clear()
+        a._taken_below.clear()
+        b._taken_below.clear()
         b._merged_into = a
         return a
 
@@ -858,8 +871,13 @@ class _Homes:
         )
 
     def add(self, layer: Any, network: Network) -> None:
-        with contextlib.suppress(TypeError):  # a layer that takes no weak reference
-            self._homes.setdefault(layer, weakref.WeakSet()).add(network)
+        try:
+            homes = self._homes.get(layer)
+            if homes is None:
+                homes = self._homes[layer] = weakref.WeakSet()
+        except TypeError:  # a layer that takes no weak reference
+            return
+        homes.add(network)
 
     def elsewhere(self, layer: Any, *networks: Network) -> bool:
         """Whether a root network other than ``networks`` holds ``layer``."""

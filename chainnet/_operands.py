@@ -43,8 +43,10 @@ def chains_among(values: Iterable[Any]) -> list[ChainBase]:
     """The chains among ``values`` (in lists and tuples too), in order."""
     found: list[ChainBase] = []
     for value in values:
-        items = value if isinstance(value, (list, tuple)) else (value,)
-        found.extend(item for item in items if isinstance(item, ChainBase))
+        if isinstance(value, ChainBase):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            found.extend(item for item in value if isinstance(item, ChainBase))
     return found
 
 

@@ -78,6 +78,10 @@ _PER_LAYER = (
 )
 
 
+# Values _fresh returns as they are, by exact type: the common arguments of a step.
+_PLAIN = frozenset({str, int, float, bool, type(None), tuple})
+
+
 def _fresh(value: Any) -> Any:
     """A copy of a Keras initializer, regularizer or constraint instance for one layer (the
     same config, so an int-seeded one still gives the user's values); anything else as it is.
@@ -87,6 +91,8 @@ def _fresh(value: Any) -> Any:
     ``keras.random.SeedGenerator`` (it advances between layers by itself): a class of the
     user's may keep state its config does not say, so it is used as given, as Keras does.
     """
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, _PER_LAYER):
         own = type(value).__module__.split(".")[0] == "keras"
         seeded = isinstance(getattr(value, "seed", None), keras.random.SeedGenerator)
@@ -99,6 +105,64 @@ def _fresh(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {key: _fresh(item) for key, item in value.items()}
     return value
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+class _Binder:
+    """``Signature.bind`` and ``BoundArguments.args`` / ``.kwargs`` of one method, with the
+    signature read once, when the method is registered.
+
+    A signature of plain parameters (no ``*args``, no ``**kwargs``) binds a well-formed call
+    here: the arguments in the signature's order, as ``Signature.bind`` gives them. Any other
+    call (missing, duplicate or unknown arguments, to be reported) and any other signature go
+    through ``Signature.bind`` itself.
+    """
+
+    __slots__ = ("_index", "_keywords", "_positional", "_required", "_signature", "_simple")
+
+    def __init__(self, signature: inspect.Signature) -> None:
+        parameters = list(signature.parameters.values())
+        self._signature = signature
+        self._simple = all(
+            p.kind in (*_POSITIONAL, inspect.Parameter.KEYWORD_ONLY) for p in parameters
+        )
+        self._positional = tuple(p.name for p in parameters if p.kind in _POSITIONAL)
+        self._keywords = frozenset(
+            p.name for p in parameters if p.kind is not inspect.Parameter.POSITIONAL_ONLY
+        )
+        self._required = tuple(p.name for p in parameters if p.default is p.empty)
+        self._index = {p.name: i for i, p in enumerate(parameters)}
+
+    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The arguments of a call, by name in the signature's order (``bound.arguments``);
+        raises ``Signature.bind``'s ``TypeError`` for a call that does not fit."""
+        if self._simple and len(args) <= len(self._positional):
+            arguments = dict(zip(self._positional, args))
+            if kwargs:
+                keywords = self._keywords
+                if any(k in arguments or k not in keywords for k in kwargs):
+                    return dict(self._signature.bind(*args, **kwargs).arguments)
+                for key in sorted(kwargs, key=self._index.__getitem__):
+                    arguments[key] = kwargs[key]
+            if all(name in arguments for name in self._required):
+                return arguments
+        return dict(self._signature.bind(*args, **kwargs).arguments)
+
+    def call_arguments(self, arguments: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        """``(args, kwargs)`` to call the method's function with, as ``BoundArguments.args``
+        and ``.kwargs`` give them."""
+        if not self._simple:
+            bound = inspect.BoundArguments(self._signature, arguments)  # type: ignore[arg-type]
+            return list(bound.args), bound.kwargs
+        args = []
+        for name in self._positional:
+            if name not in arguments:
+                break
+            args.append(arguments[name])
+        taken = self._positional[: len(args)]
+        return args, {k: v for k, v in arguments.items() if k not in taken}
 
 
 def _wrap(
@@ -120,6 +184,7 @@ def _wrap(
     if "l2loss" in sig.parameters and regularizers:
         exclusive = (*exclusive, frozenset({"l2loss", *regularizers}))
     takes_name = "name" in sig.parameters
+    binder = _Binder(sig)
     METHODS.add(
         MethodSpec(method_name, keywords, builtin, _keyword_parameters(sig), tuple(exclusive))
     )
@@ -132,24 +197,30 @@ def _wrap(
         if self._view is not None:  # with_defaults / with_name
             return _through_view(method, self, method_name, takes_name, args, kwargs)
         try:
-            bound = sig.bind(self, *args, **kwargs)
+            arguments = binder.bind((self, *args), kwargs)
         except TypeError as err:
             raise ChainTypeError(f"{method_name}() on chain {self.name!r}: {err}") from None
         scoped = current_defaults().for_method(method_name)
-        given = set(bound.arguments)
-        for key in keywords:
-            if key not in given and key in scoped and not _spelled_otherwise(key, given, exclusive):
-                bound.arguments[key] = scoped[key]
-        for key, value in bound.arguments.items():  # no instance shared by two layers
-            bound.arguments[key] = _fresh(value)
+        if scoped:
+            given = set(arguments)
+            for key in keywords:
+                if (
+                    key not in given
+                    and key in scoped
+                    and not _spelled_otherwise(key, given, exclusive)
+                ):
+                    arguments[key] = scoped[key]
+        for key, value in arguments.items():  # no instance shared by two layers
+            if type(value) not in _PLAIN:
+                arguments[key] = _fresh(value)
         # all or nothing: the merge of other chains' networks, the step's nodes and any layer
         # renamed are undone if the step fails
         with all_or_nothing(), naming_step(), step_dtype_policy():
             try:
-                network = merge_networks(self.network, chains_among(bound.arguments.values()))
+                network = merge_networks(self.network, chains_among(arguments.values()))
             except ChainError as err:
                 raise type(err)(f"{method_name}() on chain {self.name!r}: {err}") from None
-            explicit = bound.arguments.get("name") if takes_name else None
+            explicit = arguments.get("name") if takes_name else None
             if names_itself:
                 name = explicit or method_name
             else:
@@ -157,7 +228,7 @@ def _wrap(
                     method_name, explicit, method=method_name, suffixes=derived_names
                 )
                 if takes_name:
-                    bound.arguments["name"] = name
+                    arguments["name"] = name
             if rank is not None:
                 check_rank(
                     self.shape,
@@ -170,8 +241,9 @@ def _wrap(
                 check_float_dtype(
                     self.dtype, where=f"{method_name}() at layer {name!r}", source=self.name
                 )
+            call_args, call_kwargs = binder.call_arguments(arguments)
             with network.building(method_name, name, self):
-                result = fn(*bound.args, **bound.kwargs)
+                result = fn(*call_args, **call_kwargs)
                 return cast(ChainBase, self._extend(method_name, name, result))
 
     return method

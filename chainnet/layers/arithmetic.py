@@ -56,6 +56,23 @@ class Arithmetic(keras.layers.Layer):
                 left, right = right, left
         return OPERATORS[self.op](left, right)
 
+    def compute_output_spec(self, inputs: Any) -> Any:
+        """The output's shape and dtype from ``call`` run on the ``KerasTensor`` inputs:
+        ``keras.ops`` infer them (broadcasting, dtype promotion) without tracing a graph, as
+        Keras' ``Add`` layer does. The output of dense inputs is dense (``keras.ops`` would
+        call a product with a constant sparse); sparse or ragged inputs are traced as Keras
+        does."""
+        tensors = inputs if self.constant is None else (inputs,)
+        if any(
+            not isinstance(x, keras.KerasTensor)
+            or getattr(x, "sparse", False)
+            or getattr(x, "ragged", False)
+            for x in tensors
+        ):
+            return super().compute_output_spec(inputs)
+        spec = self.call(inputs)
+        return keras.KerasTensor(spec.shape, dtype=spec.dtype)
+
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
