@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ALIGNMENT", "aligned_empty", "is_aligned"]
+__all__ = ["ALIGNMENT", "aligned_copy", "aligned_empty", "is_aligned"]
 
 #: TensorFlow's alignment of tensor memory (64 bytes: AVX-512 builds); a multiple of it works.
 ALIGNMENT = 64
@@ -45,6 +45,27 @@ def aligned_empty(shape: int | tuple[int, ...], dtype: npt.DTypeLike) -> np.ndar
     buffer = np.empty(nbytes + ALIGNMENT, np.uint8)
     offset = (-buffer.ctypes.data) % ALIGNMENT
     return buffer[offset : offset + nbytes].view(dtype).reshape(shape)
+
+
+def aligned_copy(array: np.ndarray, dtype: npt.DTypeLike) -> np.ndarray:
+    """A copy of ``array`` as ``dtype`` (cast as ``np.copyto`` with ``casting="unsafe"``) in
+    memory made by :func:`aligned_empty`.
+
+    Args:
+        array: Any NumPy array.
+        dtype: The copy's dtype.
+
+    Returns:
+        The aligned, C-contiguous copy.
+
+    Examples:
+        >>> copy = aligned_copy(np.arange(3), "float32")
+        >>> copy.tolist(), copy.dtype.name, is_aligned(copy)
+        ([0.0, 1.0, 2.0], 'float32', True)
+    """
+    copy = aligned_empty(array.shape, dtype)
+    np.copyto(copy, array, casting="unsafe")
+    return copy
 
 
 def is_aligned(array: np.ndarray) -> bool:

@@ -19,7 +19,7 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from chainnet._aligned import aligned_empty
+from chainnet._aligned import aligned_copy
 
 __all__ = [
     "ENV_VAR",
@@ -296,16 +296,13 @@ def _search(
 # Every array in its own aligned memory: chainnet.training.fit shares such arrays with its
 # tensors instead of copying them (see chainnet._aligned).
 def _as_images(raw: np.ndarray, flatten: bool, dtype: np.dtype) -> np.ndarray:
-    images = aligned_empty(raw.shape, dtype)
-    np.copyto(images, raw, casting="unsafe")
+    images = aligned_copy(raw, dtype)
     images /= 255
     return images.reshape(len(raw), _ROWS * _COLS) if flatten else images[..., np.newaxis]
 
 
 def _as_labels(raw: np.ndarray) -> np.ndarray:
-    labels = aligned_empty(raw.shape, np.int64)
-    np.copyto(labels, raw, casting="unsafe")
-    return labels
+    return aligned_copy(raw, np.int64)
 
 
 def load_mnist(

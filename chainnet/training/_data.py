@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from chainnet._aligned import aligned_empty, is_aligned
+from chainnet._aligned import aligned_copy, is_aligned
 from chainnet._errors import ChainError
 
 __all__ = [
@@ -285,8 +285,7 @@ class TensorCache:
             np.copyto(entry.memory, array, casting="unsafe")  # refresh: no new memory
             self._used.add(key)
             return entry.tensor
-        memory = aligned_empty(array.shape, dtype)
-        np.copyto(memory, array, casting="unsafe")  # the one copy (and float cast)
+        memory = aligned_copy(array, dtype)  # the one copy (and float cast)
         tensor = _from_dlpack(memory)
         if tensor is None:
             return tf.convert_to_tensor(memory)
