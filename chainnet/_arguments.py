@@ -31,6 +31,8 @@ def _given(value: Any) -> str:
 
 
 def _is_int(value: Any) -> bool:
+    if type(value) is int:  # the common case, without the ABC check
+        return True
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
@@ -80,6 +82,8 @@ def check_rate(method: str, argument: str, value: Any) -> float:
 
 def check_number(method: str, argument: str, value: Any) -> float:
     """A real number (not a bool, not a string)."""
+    if type(value) is float:  # the common case, without the ABC check
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{method}({argument}): expected a number, got {_given(value)}")
     return float(value)

@@ -74,14 +74,12 @@ class ChainBase(Operators):
         node: Node,
         layers: tuple[keras.layers.Layer, ...],
     ) -> None:
-        for slot, value in (
-            ("_tensor", tensor),
-            ("_network", network),
-            ("_node", node),
-            ("_layers", layers),
-            ("_view", None),
-        ):
-            object.__setattr__(self, slot, value)
+        set_slot = object.__setattr__  # chains are immutable: __setattr__ refuses
+        set_slot(self, "_tensor", tensor)
+        set_slot(self, "_network", network)
+        set_slot(self, "_node", node)
+        set_slot(self, "_layers", layers)
+        set_slot(self, "_view", None)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -107,50 +105,62 @@ class ChainBase(Operators):
 
     def _extend(self, method: str, name: str, result: Any) -> Any:
         """Applies what a method body returned and records the new step."""
-        if isinstance(result, ChainBase):
-            return result
-        if _is_chain_tuple(result):  # a step that gives several chains (split, heads)
-            return result
-        if isinstance(result, Lowering):
+        kind = type(result)
+        if kind is list and result:  # the common case: the layers of a step
+            lowering = Lowering(tuple(result))
+        elif isinstance(result, Lowering):
             lowering = result
         elif isinstance(result, keras.layers.Layer):
             lowering = Lowering((result,))
+        elif isinstance(result, ChainBase) or _is_chain_tuple(result):
+            return result  # a chain, or several (split, heads): the body made the steps
         elif isinstance(result, (list, tuple)) and result:
             lowering = Lowering(tuple(result))
         else:
             lowering = Lowering(())
-        bad = [x for x in lowering.layers if not isinstance(x, keras.layers.Layer)]
-        if not lowering.layers or bad:
+        if not lowering.layers or not all(
+            isinstance(x, keras.layers.Layer) for x in lowering.layers
+        ):
             raise TypeError(
                 f"{method}() must return a Keras layer, a list of layers or a chain; got {result!r}"
             )
         node_name = lowering.node_name or name
         first = lowering.layers[0]
         # the step's layer takes the step's name (Keras builds weightless layers at once)
-        renamable = not first.built or not first.weights
-        if lowering.node_name is None and first.name != node_name and renamable:
+        if (
+            lowering.node_name is None
+            and first.name != node_name
+            and (not first.built or not first.weights)
+        ):
             rename_layer(first, node_name)
         network = self.network
-        kwarg_chains = [v for v in lowering.call_kwargs.values() if isinstance(v, ChainBase)]
-        call_kwargs = {
-            k: v._tensor if isinstance(v, ChainBase) else v for k, v in lowering.call_kwargs.items()
-        }
-        tensors = [self._tensor, *(o._tensor for o in lowering.others)]
-        if lowering.positional:
-            args: tuple[Any, ...] = tuple(tensors)
-        else:
-            args = (tensors if lowering.others else self._tensor,)
-        x: Any = lowering.layers[0](*args, **call_kwargs)
+        others = lowering.others
+        if others or lowering.call_kwargs or lowering.positional:
+            kwarg_chains = [v for v in lowering.call_kwargs.values() if isinstance(v, ChainBase)]
+            call_kwargs = {
+                k: v._tensor if isinstance(v, ChainBase) else v
+                for k, v in lowering.call_kwargs.items()
+            }
+            tensors = [self._tensor, *(o._tensor for o in others)]
+            if lowering.positional:
+                args: tuple[Any, ...] = tuple(tensors)
+            else:
+                args = (tensors if others else self._tensor,)
+            x: Any = first(*args, **call_kwargs)
+            # one parent per input, in order (self-attention has its chain twice, as
+            # join([x, x]))
+            parents = (
+                self._node,
+                *(o._node for o in others),
+                *(c._node for c in kwarg_chains),
+            )
+        else:  # the common case: one input
+            x = first(self._tensor)
+            parents = (self._node,)
         outputs = [x]
         for layer in lowering.layers[1:]:
             x = layer(x)
             outputs.append(x)
-        # one parent per input, in order (self-attention has its chain twice, as join([x, x]))
-        parents = (
-            self._node,
-            *(o._node for o in lowering.others),
-            *(c._node for c in kwarg_chains),
-        )
         stem, base = step_stem(node_name)
         node = Node(
             node_name, method, lowering.layers, tuple(outputs), parents, call_site(), stem, base

@@ -6,6 +6,7 @@ import difflib
 import os
 import sys
 from collections.abc import Iterable
+from types import FrameType
 
 __all__ = ["ChainError", "ChainTypeError", "add_note", "call_site", "did_you_mean", "is_own_error"]
 
@@ -32,30 +33,33 @@ class ChainTypeError(ChainError, TypeError):
     __module__ = "chainnet"
 
 
-# whether a code object's (absolute) file is in the package, by file name: every step asks
-_INSIDE: dict[str, bool] = {}
+# whether frames of a file only pass a call on into chainnet (the package's own files and
+# autograph's wrappers), by absolute file name: every step asks, for each frame it walks
+_PASSES_ON: dict[str, bool] = {}
 
 
-def _inside(filename: str) -> bool:
-    """Whether ``filename`` is in the package (a relative name is resolved against the
-    current directory each time; an absolute one once)."""
-    inside = _INSIDE.get(filename)
-    if inside is None:
-        inside = os.path.abspath(filename).startswith(_PACKAGE_DIR)
+def _passes_on(frame: FrameType) -> bool:
+    """Whether ``frame`` runs chainnet's own code or an autograph wrapper (a relative file
+    name is resolved against the current directory each time; an absolute one once)."""
+    filename = frame.f_code.co_filename
+    passes = _PASSES_ON.get(filename)
+    if passes is None:
+        module = str(frame.f_globals.get("__name__", ""))
+        passes = os.path.abspath(filename).startswith(_PACKAGE_DIR) or module.startswith(
+            _WRAPPER_MODULES
+        )
         if os.path.isabs(filename):
-            _INSIDE[filename] = inside
-    return inside
+            _PASSES_ON[filename] = passes
+    return passes
 
 
 def call_site() -> str:
     """Returns ``file:line`` of the innermost frame outside chainnet (and autograph's wrappers)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
-        module = str(frame.f_globals.get("__name__", ""))
-        inside = _inside(frame.f_code.co_filename)
-        if not inside and not module.startswith(_WRAPPER_MODULES):
+        if not _passes_on(frame):
             return f"{frame.f_code.co_filename}:{frame.f_lineno}"
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     return "<unknown>"
 
 

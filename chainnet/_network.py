@@ -130,6 +130,7 @@ class Network:
         # next_name's (base, suffixes) -> an index below which every stem is taken: names only
         # grow, except when a step is undone or networks merge, which clear it
         self._taken_below: dict[tuple[str, tuple[str, ...]], int] = {}
+        _NETWORKS.add(self)
 
     @classmethod
     def use_chain_class(cls, chain_class: Callable[..., Any]) -> None:
@@ -287,7 +288,6 @@ class Network:
                 added.put(self._layers, layer.name, layer)
                 added.put(self._owner, layer.name, node.name)
                 added.put(self._tensors, layer.name, output)
-            _LAYER_HOMES.add(layer, self)
         if node.method == "input":
             self._inputs.append(node.name)
         return added
@@ -861,31 +861,18 @@ def tensor_outputs(layer: keras.layers.Layer) -> list[Any]:
         return []
 
 
-class _Homes:
-    """Which networks hold each layer object (weakly): a merge may rename a layer only if no
-    third network holds it too."""
-
-    def __init__(self) -> None:
-        self._homes: weakref.WeakKeyDictionary[Any, weakref.WeakSet[Network]] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def add(self, layer: Any, network: Network) -> None:
-        try:
-            homes = self._homes.get(layer)
-            if homes is None:
-                homes = self._homes[layer] = weakref.WeakSet()
-        except TypeError:  # a layer that takes no weak reference
-            return
-        homes.add(network)
-
-    def elsewhere(self, layer: Any, *networks: Network) -> bool:
-        """Whether a root network other than ``networks`` holds ``layer``."""
-        homes = self._homes.get(layer, ())
-        return any(home.root() not in networks for home in list(homes))
+# every live network (weakly): a merge may rename a layer only if no third network holds it
+_NETWORKS: weakref.WeakSet[Network] = weakref.WeakSet()
 
 
-_LAYER_HOMES = _Homes()
+def _held_elsewhere(*networks: Network) -> set[int]:
+    """The ids of the layers that a root network other than ``networks`` holds."""
+    return {
+        id(layer)
+        for network in list(_NETWORKS)
+        if network._merged_into is None and network not in networks
+        for layer in network._layers.values()
+    }
 
 
 def _merge_plan(
@@ -935,6 +922,7 @@ def _merge_plan(
         occupied.update(dict.fromkeys(names, node))
     node_names: dict[Node, tuple[str, str | None]] = {}
     layer_names: dict[keras.layers.Layer, str] = {}
+    held_elsewhere: set[int] | None = None  # found once, when a layer is to be renamed
     for (_, stem), nodes in groups.items():
         layers = [layer for node in nodes for layer in owned_layers(node)]
         names = [node.name for node in nodes] + [layer.name for layer in layers]
@@ -957,7 +945,9 @@ def _merge_plan(
         for layer in layers:
             if not layer.name.startswith(stem) or new == stem:
                 continue
-            if _LAYER_HOMES.elsewhere(layer, a, b):
+            if held_elsewhere is None:
+                held_elsewhere = _held_elsewhere(a, b)
+            if id(layer) in held_elsewhere:
                 raise ChainError(
                     f"cannot combine these networks: layer {layer.name!r} would be renamed to "
                     f"{new + layer.name[len(stem) :]!r}, but another network uses it too. "

@@ -8,6 +8,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from chainnet._shapes import broadcast_shape
+
 __all__ = ["Arithmetic", "OPERATORS"]
 
 OPERATORS = {
@@ -57,11 +59,13 @@ class Arithmetic(keras.layers.Layer):
         return OPERATORS[self.op](left, right)
 
     def compute_output_spec(self, inputs: Any) -> Any:
-        """The output's shape and dtype from ``call`` run on the ``KerasTensor`` inputs:
-        ``keras.ops`` infer them (broadcasting, dtype promotion) without tracing a graph, as
-        Keras' ``Add`` layer does. The output of dense inputs is dense (``keras.ops`` would
-        call a product with a constant sparse); sparse or ragged inputs are traced as Keras
-        does."""
+        """The output's shape and dtype, by the rules ``keras.ops`` apply in ``call``:
+        the broadcast of the two shapes, and ``keras.backend.result_type`` of the two dtypes
+        (with ``float`` for a division, as ``keras.ops.divide``). Like Keras' ``Add`` layer,
+        this makes no ``keras.ops`` operation and traces no graph. The output of dense inputs
+        is dense (``keras.ops`` would call a product with a constant sparse); sparse or
+        ragged inputs are traced as Keras does, and shapes that do not broadcast go through
+        ``call``, whose ``keras.ops`` error says so."""
         tensors = inputs if self.constant is None else (inputs,)
         if any(
             not isinstance(x, keras.KerasTensor)
@@ -70,8 +74,20 @@ class Arithmetic(keras.layers.Layer):
             for x in tensors
         ):
             return super().compute_output_spec(inputs)
-        spec = self.call(inputs)
-        return keras.KerasTensor(spec.shape, dtype=spec.dtype)
+        if self.constant is None:
+            left, right = inputs
+            shapes = (tuple(left.shape), tuple(right.shape))
+            dtypes = (left.dtype, right.dtype)
+        else:
+            dtype = self.result_dtype or inputs.dtype
+            shapes = (tuple(inputs.shape), np.shape(self.constant))
+            dtypes = (dtype, dtype)
+        shape = broadcast_shape(*shapes)
+        if shape is None:
+            spec = self.call(inputs)
+            return keras.KerasTensor(spec.shape, dtype=spec.dtype)
+        promoted = (*dtypes, float) if self.op == "divide" else dtypes
+        return keras.KerasTensor(shape, dtype=keras.backend.result_type(*promoted))
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -232,3 +232,45 @@ def test_graph_chain_plus_graph_tensor() -> None:
         return (cn.wrap(a) + b).tensor
 
     np.testing.assert_allclose(run(tf.ones((2, 3)), tf.ones((2, 3))), np.full((2, 3), 2.0))
+
+
+_SPEC_DTYPES = ("bool", "int8", "uint8", "int32", "int64", "float16", "bfloat16", "float32")
+_SPEC_SHAPES = (
+    ((None, 3), (None, 3)),
+    ((None, 1, 4), (5, 1)),
+    ((None, 4), (4,)),
+    ((2, None), (None, 1)),
+    ((None,), (1,)),
+)
+
+
+@pytest.mark.parametrize("op", ["add", "subtract", "multiply", "divide"])
+def test_output_spec_is_what_keras_ops_infer(op: str) -> None:
+    """The layer's output shape and dtype, worked out without a ``keras.ops`` call, are those
+    ``keras.ops`` give on the same symbolic inputs: every dtype pair, broadcasting shapes,
+    both sides, and constants of every dtype."""
+    reference = getattr(ops, op)
+    for left_dtype in _SPEC_DTYPES:
+        for right_dtype in _SPEC_DTYPES:
+            for left_shape, right_shape in _SPEC_SHAPES:
+                for reverse in (False, True):
+                    left = keras.KerasTensor(left_shape, dtype=left_dtype)
+                    right = keras.KerasTensor(right_shape, dtype=right_dtype)
+                    layer = cn.layers.Arithmetic(op, reverse=reverse)
+                    got = layer.compute_output_spec([left, right])
+                    want = reference(right, left) if reverse else reference(left, right)
+                    case = (op, left_dtype, right_dtype, left_shape, right_shape, reverse)
+                    assert (got.shape, got.dtype) == (want.shape, want.dtype), case
+        constant = np.ones((1, 3), dtype=left_dtype)
+        x = keras.KerasTensor((None, 3), dtype="int32")
+        for result_dtype in (None, left_dtype):
+            layer = cn.layers.Arithmetic(op, constant=constant, result_dtype=result_dtype)
+            got = layer.compute_output_spec(x)
+            want = layer.call(x)  # keras.ops on the inputs as call casts them
+            assert (got.shape, got.dtype) == (want.shape, want.dtype), (op, result_dtype)
+
+
+def test_shapes_that_do_not_broadcast_get_keras_ops_error() -> None:
+    layer = cn.layers.Arithmetic("add")
+    with pytest.raises(ValueError, match="Cannot broadcast shape"):
+        layer.compute_output_spec([keras.KerasTensor((None, 3)), keras.KerasTensor((None, 4))])
