@@ -9,7 +9,11 @@ Measures, side by side in one run:
   224x224 (bar: <= 1.00x; medians of interleaved builds). Each build is timed whole, from the
   first layer to the ``keras.Model``: layer construction, weight creation, every symbolic
   call (shape inference, any graph tracing) and the model's graph. Wall time and process CPU
-  time are both reported (CPU time is less disturbed by other work on a shared machine).
+  time are both reported (CPU time is less disturbed by other work on a shared machine);
+- where each big build's time goes: Keras' own work (constructing layers and operations, and
+  calling them) against the rest, which for the chain is chainnet's own Python (the method
+  wrapper, checks, naming, node records) and for ``keras.applications`` its few lines of
+  Python. The wrappers that time Keras' work run only for this table, after the others.
 
 Run: ``python benchmarks/bench_build.py [--repeats 30] [--steps 40] [--big-repeats 7]
 [--quick] [--big-only]``
@@ -18,12 +22,15 @@ Run: ``python benchmarks/bench_build.py [--repeats 30] [--steps 40] [--big-repea
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import gc
+import inspect
 import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -169,6 +176,99 @@ def print_big(results: dict[str, dict[str, dict[str, list[float]]]]) -> None:
             )
 
 
+def _subclasses(cls: type) -> set[type]:
+    found = {cls}
+    for sub in cls.__subclasses__():
+        found |= _subclasses(sub)
+    return found
+
+
+@contextlib.contextmanager
+def keras_work_timer() -> Iterator[dict[str, float]]:
+    """Seconds spent in Keras' own work while the block runs, ``{"keras": seconds}``: every
+    outermost construction (``__new__`` and ``__init__``) and call (``__call__``) of a Keras
+    ``Operation`` (layers and models included), timed by wrappers put on each class that
+    defines one of them and taken off again at the end."""
+    spent = {"keras": 0.0}
+    depth = [0]
+
+    def timed(function: Callable[..., object]) -> Callable[..., object]:
+        @functools.wraps(function)
+        def wrapper(*args: object, **kwargs: object) -> object:
+            if depth[0]:
+                return function(*args, **kwargs)
+            depth[0] = 1
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent["keras"] += time.perf_counter() - start
+                depth[0] = 0
+
+        # Operation.__new__ reads the signature of __init__ (Keras' automatic config)
+        with contextlib.suppress(TypeError, ValueError):
+            wrapper.__signature__ = inspect.signature(function)  # type: ignore[attr-defined]
+        return wrapper
+
+    patched: list[tuple[type, str, object]] = []
+    for cls in _subclasses(keras.Operation):
+        for attribute in ("__new__", "__init__", "__call__"):
+            if attribute in cls.__dict__:
+                original = cls.__dict__[attribute]
+                if isinstance(original, staticmethod):
+                    replacement: object = staticmethod(timed(original.__func__))
+                else:
+                    replacement = timed(original)
+                patched.append((cls, attribute, original))
+                setattr(cls, attribute, replacement)
+    try:
+        yield spent
+    finally:
+        for cls, attribute, original in patched:
+            setattr(cls, attribute, original)
+
+
+def build_split(repeats: int) -> dict[str, dict[str, tuple[float, float]]]:
+    """``{network: {"chain"|"keras": (median total s, median non-Keras s)}}``: each big build
+    split into Keras' own work and the rest (see :func:`keras_work_timer`), interleaved."""
+    results = {}
+    for name, (chain_build, keras_build) in BIG.items():
+        rows: dict[str, list[tuple[float, float]]] = {"chain": [], "keras": []}
+        with keras_work_timer() as spent:
+            chain_build(), keras_build()
+            for i in range(repeats):
+                pairs = [("chain", chain_build), ("keras", keras_build)]
+                for kind, build in pairs if i % 2 == 0 else pairs[::-1]:
+                    gc.collect()
+                    spent["keras"] = 0.0
+                    start = time.perf_counter()
+                    build()
+                    total = time.perf_counter() - start
+                    rows[kind].append((total, total - spent["keras"]))
+        results[name] = {
+            kind: (
+                statistics.median(total for total, _ in times),
+                statistics.median(rest for _, rest in times),
+            )
+            for kind, times in rows.items()
+        }
+    return results
+
+
+def print_split(results: dict[str, dict[str, tuple[float, float]]]) -> None:
+    print(
+        "where a big build's time goes (wall ms, medians): Keras' own work (constructing and "
+        "calling layers) and the rest (chainnet's own Python for the chain)"
+    )
+    print(f"{'network':<13}{'build':<8}{'total':>9}{'Keras work':>12}{'rest':>8}{'rest %':>8}")
+    for name, kinds in results.items():
+        for kind, (total, rest) in kinds.items():
+            print(
+                f"{name:<13}{kind:<8}{total * 1e3:>9.1f}{(total - rest) * 1e3:>12.1f}"
+                f"{rest * 1e3:>8.1f}{rest / total * 100:>7.1f}%"
+            )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30, help="builds of each kind")
@@ -187,6 +287,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPU cores")
     if args.big_only:
         print_big(big_builds(args.big_repeats))
+        print_split(build_split(args.big_repeats))
         return
 
     # Warm both paths up (imports, first-layer caches), then interleave the timed builds.
@@ -218,6 +319,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{keras_step * 1e3:>12.1f}{chain_step / keras_step:>8.2f}  1.00 within noise"
     )
     print_big(big_builds(args.big_repeats))
+    print_split(build_split(args.big_repeats))
 
 
 if __name__ == "__main__":
