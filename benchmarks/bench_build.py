@@ -133,24 +133,35 @@ def time_steps_side_by_side(
     return [statistics.median(t) for t in times]
 
 
+def interleaved(
+    builds: tuple[Callable[[], keras.Model], Callable[[], keras.Model]], repeats: int
+) -> Iterator[tuple[str, Callable[[], keras.Model]]]:
+    """``("chain"|"keras", build)`` for ``repeats`` builds of each after one warm-up build of
+    each, interleaved (chain, Keras, Keras, chain, ...), with a garbage collection before each
+    yielded build."""
+    chain_build, keras_build = builds
+    chain_build(), keras_build()
+    for i in range(repeats):
+        pairs = [("chain", chain_build), ("keras", keras_build)]
+        for kind, build in pairs if i % 2 == 0 else pairs[::-1]:
+            gc.collect()
+            yield kind, build
+
+
 def big_builds(repeats: int) -> dict[str, dict[str, dict[str, list[float]]]]:
     """Build seconds of each big network, ``{network: {"chain"|"keras": {"wall"|"cpu":
     [seconds]}}}``: chain + model() against keras.applications, the builds interleaved
     (chain, Keras, Keras, chain, ...) after one warm-up build of each."""
     results = {}
-    for name, (chain_build, keras_build) in BIG.items():
-        chain_build(), keras_build()
+    for name, builds in BIG.items():
         times: dict[str, dict[str, list[float]]] = {
             kind: {"wall": [], "cpu": []} for kind in ("chain", "keras")
         }
-        for i in range(repeats):
-            pairs = [("chain", chain_build), ("keras", keras_build)]
-            for kind, build in pairs if i % 2 == 0 else pairs[::-1]:
-                gc.collect()
-                wall, cpu = time.perf_counter(), time.process_time()
-                build()
-                times[kind]["cpu"].append(time.process_time() - cpu)
-                times[kind]["wall"].append(time.perf_counter() - wall)
+        for kind, build in interleaved(builds, repeats):
+            wall, cpu = time.perf_counter(), time.process_time()
+            build()
+            times[kind]["cpu"].append(time.process_time() - cpu)
+            times[kind]["wall"].append(time.perf_counter() - wall)
         results[name] = times
     return results
 
@@ -232,19 +243,15 @@ def build_split(repeats: int) -> dict[str, dict[str, tuple[float, float]]]:
     """``{network: {"chain"|"keras": (median total s, median non-Keras s)}}``: each big build
     split into Keras' own work and the rest (see :func:`keras_work_timer`), interleaved."""
     results = {}
-    for name, (chain_build, keras_build) in BIG.items():
+    for name, builds in BIG.items():
         rows: dict[str, list[tuple[float, float]]] = {"chain": [], "keras": []}
         with keras_work_timer() as spent:
-            chain_build(), keras_build()
-            for i in range(repeats):
-                pairs = [("chain", chain_build), ("keras", keras_build)]
-                for kind, build in pairs if i % 2 == 0 else pairs[::-1]:
-                    gc.collect()
-                    spent["keras"] = 0.0
-                    start = time.perf_counter()
-                    build()
-                    total = time.perf_counter() - start
-                    rows[kind].append((total, total - spent["keras"]))
+            for kind, build in interleaved(builds, repeats):
+                spent["keras"] = 0.0
+                start = time.perf_counter()
+                build()
+                total = time.perf_counter() - start
+                rows[kind].append((total, total - spent["keras"]))
         results[name] = {
             kind: (
                 statistics.median(total for total, _ in times),

@@ -105,15 +105,14 @@ class ChainBase(Operators):
 
     def _extend(self, method: str, name: str, result: Any) -> Any:
         """Applies what a method body returned and records the new step."""
-        kind = type(result)
-        if kind is list and result:  # the common case: the layers of a step
-            lowering = Lowering(tuple(result))
-        elif isinstance(result, Lowering):
+        if isinstance(result, ChainBase):
+            return result
+        if _is_chain_tuple(result):  # a step that gives several chains (split, heads)
+            return result
+        if isinstance(result, Lowering):
             lowering = result
         elif isinstance(result, keras.layers.Layer):
             lowering = Lowering((result,))
-        elif isinstance(result, ChainBase) or _is_chain_tuple(result):
-            return result  # a chain, or several (split, heads): the body made the steps
         elif isinstance(result, (list, tuple)) and result:
             lowering = Lowering(tuple(result))
         else:
@@ -134,33 +133,26 @@ class ChainBase(Operators):
         ):
             rename_layer(first, node_name)
         network = self.network
-        others = lowering.others
-        if others or lowering.call_kwargs or lowering.positional:
-            kwarg_chains = [v for v in lowering.call_kwargs.values() if isinstance(v, ChainBase)]
-            call_kwargs = {
-                k: v._tensor if isinstance(v, ChainBase) else v
-                for k, v in lowering.call_kwargs.items()
-            }
-            tensors = [self._tensor, *(o._tensor for o in others)]
-            if lowering.positional:
-                args: tuple[Any, ...] = tuple(tensors)
-            else:
-                args = (tensors if others else self._tensor,)
-            x: Any = first(*args, **call_kwargs)
-            # one parent per input, in order (self-attention has its chain twice, as
-            # join([x, x]))
-            parents = (
-                self._node,
-                *(o._node for o in others),
-                *(c._node for c in kwarg_chains),
-            )
-        else:  # the common case: one input
-            x = first(self._tensor)
-            parents = (self._node,)
+        kwarg_chains = [v for v in lowering.call_kwargs.values() if isinstance(v, ChainBase)]
+        call_kwargs = {
+            k: v._tensor if isinstance(v, ChainBase) else v for k, v in lowering.call_kwargs.items()
+        }
+        tensors = [self._tensor, *(o._tensor for o in lowering.others)]
+        if lowering.positional:
+            args: tuple[Any, ...] = tuple(tensors)
+        else:
+            args = (tensors if lowering.others else self._tensor,)
+        x: Any = first(*args, **call_kwargs)
         outputs = [x]
         for layer in lowering.layers[1:]:
             x = layer(x)
             outputs.append(x)
+        # one parent per input, in order (self-attention has its chain twice, as join([x, x]))
+        parents = (
+            self._node,
+            *(o._node for o in lowering.others),
+            *(c._node for c in kwarg_chains),
+        )
         stem, base = step_stem(node_name)
         node = Node(
             node_name, method, lowering.layers, tuple(outputs), parents, call_site(), stem, base
